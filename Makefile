@@ -1,0 +1,28 @@
+# Two entry points for a fresh machine (offline apart from the package registries):
+#   make demo   set up, then rank the bundled sample data and print suggestions with reasons
+#   make test   set up, then run every test
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# CPU build from the local wheel; a looser requirement would pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: setup
+	$(VENV)/bin/matcher demo
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,217 @@
+"""Read tabular sources (CSV in any common Chinese encoding, XLSX, JSON) into raw string tables.
+
+This module knows nothing about needs or capabilities: it turns a file into a
+DataFrame of strings plus the spreadsheet row number of every row, so that
+validation messages can point at the row a spreadsheet user sees.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+
+#: How many leading rows may hold a title above the header row.
+HEADER_SEARCH_ROWS = 10
+#: Uncompressed XLSX bigger than this is refused (zip-bomb guard).
+MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
+
+
+@dataclass
+class RawTable:
+    """A table of strings as read from a source.
+
+    ``frame`` has the source's own header names; ``rows`` gives, for each frame
+    row, the number a spreadsheet user sees (1-based, header counted).
+    """
+
+    frame: pd.DataFrame
+    rows: list
+    name: str
+    row_label: str = "row"
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode CSV bytes: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
+
+    Raises
+    ------
+    InputError
+        When the bytes are none of these, naming the line and byte.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _strict(data[3:], "utf-8", name)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _strict(data, "utf-16", name)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Chinese Excel saves "CSV" in the ANSI code page, GBK; GB18030 is its superset.
+    return _strict(data, "gb18030", name)
+
+
+def _strict(data, encoding, name):
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{name}: line {line}: cannot read the file as text (byte 0x{data[exc.start]:02x} at "
+            f"offset {exc.start} is not valid UTF-8 or GB18030/GBK); save it as 'CSV UTF-8' "
+            f"or as .xlsx and try again"
+        ) from None
+
+
+def read_table(src, *, aliases, sheet=0) -> RawTable:
+    """Read ``src`` (path, file-like with ``.name``, or DataFrame) into a :class:`RawTable`.
+
+    Parameters
+    ----------
+    src : str, pathlib.Path or pandas.DataFrame
+        A ``.csv``/``.tsv``/``.txt``, ``.xlsx`` or ``.json`` file, or a DataFrame.
+    aliases : dict
+        Known header names (normalised with :func:`header_key`), used to find the
+        header row below any title rows.
+    sheet : int or str, default 0
+        Worksheet of an XLSX file.
+
+    Returns
+    -------
+    RawTable
+    """
+    if isinstance(src, pd.DataFrame):
+        frame = src.copy()
+        frame.columns = [str(c) for c in frame.columns]
+        frame = frame.astype(object).where(frame.notna(), "")
+        return RawTable(frame.map(_cell), [i + 2 for i in range(len(frame))], "<DataFrame>")
+    path = Path(src)
+    name = path.name
+    if not path.is_file():
+        raise InputError(f"{src}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        grid = _read_xlsx(path, sheet)
+    elif suffix == ".json":
+        return _read_json(path)
+    elif suffix in (".csv", ".tsv", ".txt", ""):
+        grid = _read_csv(path.read_bytes(), name)
+    elif suffix == ".xls":
+        raise InputError(f"{name}: the old .xls format is not supported; save it as .xlsx or CSV UTF-8")
+    else:
+        raise InputError(f"{name}: unsupported file type '{suffix}'; use .csv, .xlsx or .json")
+    return _from_grid(grid, name, aliases)
+
+
+def header_key(name) -> str:
+    """Normalise a header cell for alias lookup: no spaces, marks or case."""
+    text = str(name).strip().lower().replace("\ufeff", "")
+    for mark in (" ", "\u3000", "*", "＊", "(必填)", "（必填）", "(选填)", "（选填）", ":", "："):
+        text = text.replace(mark, "")
+    return text
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    return str(value).strip()
+
+
+def _read_csv(data: bytes, name: str):
+    text = decode_text(data, name)
+    sample = text[:8192]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    except csv.Error as exc:
+        raise InputError(f"{name}: malformed CSV ({exc})") from None
+
+
+def _read_xlsx(path: Path, sheet):
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            size = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise InputError(f"{path.name}: not a valid .xlsx workbook (is it a renamed CSV or .xls?)") from None
+    if size > MAX_XLSX_UNCOMPRESSED:
+        raise InputError(
+            f"{path.name}: the workbook unpacks to {size // 2**20} MiB, more than the "
+            f"{MAX_XLSX_UNCOMPRESSED // 2**20} MiB allowed; split it into smaller files"
+        )
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many unrelated types for corrupt files
+        raise InputError(f"{path.name}: cannot open the workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        worksheet = book.worksheets[sheet] if isinstance(sheet, int) else book[sheet]
+    except (IndexError, KeyError):
+        raise InputError(f"{path.name}: no worksheet {sheet!r}; sheets are {book.sheetnames}") from None
+    grid = [[_cell(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
+    book.close()
+    return grid
+
+
+def _read_json(path: Path) -> RawTable:
+    try:
+        payload = json.loads(decode_text(path.read_bytes(), path.name))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path.name}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    if isinstance(payload, dict):
+        lists = [value for value in payload.values() if isinstance(value, list)]
+        if len(lists) != 1:
+            raise InputError(f"{path.name}: expected a list of records or an object holding one list")
+        payload = lists[0]
+    if not isinstance(payload, list) or not all(isinstance(item, dict) for item in payload):
+        raise InputError(f"{path.name}: expected a list of objects, one per record")
+    frame = pd.DataFrame.from_records(payload)
+    frame = frame.astype(object).where(frame.notna(), "").map(_cell)
+    return RawTable(frame, [i + 1 for i in range(len(frame))], path.name, row_label="record")
+
+
+def _from_grid(grid, name, aliases) -> RawTable:
+    header_at = _find_header(grid, aliases)
+    if header_at is None:
+        raise InputError(f"{name}: the file is empty or has no header row")
+    header = [str(h).strip() for h in grid[header_at]]
+    while header and not header[-1]:
+        header.pop()
+    width = len(header)
+    rows, numbers = [], []
+    for offset, row in enumerate(grid[header_at + 1:]):
+        cells = [_cell(v) for v in row[:width]] + [""] * max(0, width - len(row))
+        if any(cells):
+            rows.append(cells)
+            numbers.append(header_at + offset + 2)
+    blank = [i for i, h in enumerate(header) if not h]
+    for i in blank:
+        header[i] = f"column {i + 1}"
+    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
+    return RawTable(frame, numbers, name)
+
+
+def _find_header(grid, aliases):
+    best, best_hits = None, 0
+    for index, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
+        hits = sum(1 for cell in row if header_key(cell) in aliases)
+        if hits > best_hits:
+            best, best_hits = index, hits
+    if best is None:
+        return next((i for i, row in enumerate(grid) if any(_cell(c) for c in row)), None)
+    return best
