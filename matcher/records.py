@@ -125,7 +125,7 @@ def _load(src, kind, *, errors, sheet):
     table = read_table(src, aliases=kind.aliases, sheet=sheet)
     columns = _map_columns(table, kind)
     frame = pd.DataFrame({canon: table.frame[original] for canon, original in columns.items()})
-    frame = frame.reindex(columns=list(kind.columns)).fillna("")
+    frame = frame.reindex(columns=list(kind.columns), fill_value="")
     problems = _validate(frame, table, kind, columns)
     clean = _clean(frame, kind, columns)
     extra = [c for c in table.frame.columns if c not in columns.values()]

@@ -46,27 +46,28 @@ def decode_text(data: bytes, name: str) -> str:
         When the bytes are none of these, naming the line and byte.
     """
     if data.startswith(b"\xef\xbb\xbf"):
-        return _strict(data[3:], "utf-8", name)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _strict(data, "utf-16", name)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _decode(data, ("utf-16",), name)
     # Chinese Excel saves "CSV" in the ANSI code page, GBK; GB18030 is its superset.
-    return _strict(data, "gb18030", name)
+    return _decode(data, ("utf-8", "gb18030"), name)
 
 
-def _strict(data, encoding, name):
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"{name}: line {line}: cannot read the file as text (byte 0x{data[exc.start]:02x} at "
-            f"offset {exc.start} is not valid UTF-8 or GB18030/GBK); save it as 'CSV UTF-8' "
-            f"or as .xlsx and try again"
-        ) from None
+def _decode(data, encodings, name):
+    failures = []
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            failures.append(exc)
+    # The encoding that read furthest is the one the file was meant to be in.
+    worst = max(failures, key=lambda exc: exc.start)
+    line = data[: worst.start].count(b"\n") + 1
+    raise InputError(
+        f"{name}: line {line}: cannot read the file as text (byte 0x{data[worst.start]:02x} at offset "
+        f"{worst.start} is not valid {' or '.join(e.upper() for e in encodings)}); save it as 'CSV UTF-8' "
+        f"or as .xlsx and try again"
+    )
 
 
 def read_table(src, *, aliases, sheet=0) -> RawTable:
