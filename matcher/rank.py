@@ -144,9 +144,18 @@ def fuse_scores(components, weights, allowed, *, direction="need"):
 
 
 def record_texts(frame):
-    """Text embedded and indexed for each record: title, description and keywords."""
-    keywords = frame["keywords"].fillna("").str.replace(";", "，") if "keywords" in frame else ""
-    return (frame["title"].fillna("") + "。" + frame["description"].fillna("") + "。" + keywords).tolist()
+    """Text embedded and indexed for each record: title, description and keywords.
+
+    The title is left out where the description already contains it, and
+    empty parts leave no stray separators.
+    """
+    keywords = frame["keywords"].fillna("").str.replace(";", "，") if "keywords" in frame else [""] * len(frame)
+    texts = []
+    for title, description, words in zip(frame["title"].fillna(""), frame["description"].fillna(""), keywords):
+        parts = [title] if title and title not in description else []
+        parts += [part for part in (description, words) if part]
+        texts.append("。".join(parts))
+    return texts
 
 
 def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=None, direction="need"):
