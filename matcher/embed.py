@@ -158,11 +158,14 @@ class Embedder:
                 chunks.append(chunk)
                 owners.append(index)
         vectors = np.zeros((len(chunks), backend.dim), dtype=np.float32)
+        # Similar lengths in one batch waste no compute on padding.
+        order = np.argsort([len(chunk) for chunk in chunks], kind="stable")
         show = self.show_progress
         disable = (not show) if show is not None else None
         starts = range(0, len(chunks), self.batch_size)
         for start in tqdm(starts, desc="encoding", unit="batch", disable=disable or len(starts) < 4):
-            vectors[start:start + self.batch_size] = backend.encode(chunks[start:start + self.batch_size], role)
+            batch = order[start:start + self.batch_size]
+            vectors[batch] = backend.encode([chunks[i] for i in batch], role)
         pooled = np.zeros((len(texts), backend.dim), dtype=np.float32)
         np.add.at(pooled, np.asarray(owners), vectors)
         return _normalise(pooled)
