@@ -25,7 +25,7 @@ from .errors import InputError
 from .lexical import BM25
 
 #: Shipped fusion weights; see README "Matching quality" for how they were chosen.
-DEFAULT_WEIGHTS = {"semantic": 0.5, "lexical": 0.5, "domain": 0.1}
+DEFAULT_WEIGHTS = {"semantic": 0.6, "lexical": 0.4, "domain": 0.1}
 SIGNALS = tuple(DEFAULT_WEIGHTS)
 DIRECTIONS = ("need", "capability")
 
