@@ -12,7 +12,11 @@ Examples
 from .embed import Embedder
 from .errors import DataWarning, InfeasibleScheduleError, InputError, MatcherError, ModelUnavailableError
 from .rank import DEFAULT_WEIGHTS, ScoreMatrix, rank_organisations, rank_pairs, score_matrix
+from .agenda import agenda_frames, write_agenda
+from . import evaluate
 from .records import load_capabilities, load_needs
+from .roadshow import plan_roadshow
+from .schedule import Schedule, greedy_schedule, schedule_meetings
 from .taxonomy import CLASSIFICATIONS, CLEARANCES, DOMAINS, clearance_allows, infer_domains
 
 __version__ = "0.1.0"
@@ -25,6 +29,13 @@ __all__ = [
     "rank_pairs",
     "rank_organisations",
     "ScoreMatrix",
+    "schedule_meetings",
+    "greedy_schedule",
+    "Schedule",
+    "plan_roadshow",
+    "agenda_frames",
+    "write_agenda",
+    "evaluate",
     "DEFAULT_WEIGHTS",
     "DOMAINS",
     "CLEARANCES",

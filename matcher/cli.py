@@ -94,3 +94,12 @@ def _sample_data_dir():
 def main():
     """Entry point of the ``matcher`` console script."""
     cli()
+
+
+def _register_planner():
+    from .cli_schedule import schedule_command
+
+    cli.add_command(schedule_command, name="schedule")
+
+
+_register_planner()

@@ -34,10 +34,14 @@ from scipy.sparse.csgraph import maximum_flow
 
 from matcher.errors import DataWarning, InfeasibleScheduleError, InputError
 from matcher.taxonomy import (
-    CLASSIFICATIONS, CLEARANCES, clearance_allows, normalise_classification, normalise_clearance,
+    CLASSIFICATIONS,
+    CLEARANCES,
+    clearance_allows,
+    normalise_classification,
+    normalise_clearance,
 )
 
-__all__ = ["Schedule", "schedule_meetings", "greedy_schedule"]
+__all__ = ["Schedule", "greedy_schedule", "schedule_meetings"]
 
 REQUIRED_COLUMNS = ("need_id", "capability_id", "need_org", "capability_org", "score")
 MEETING_COLUMNS = ["slot", "table", "need_id", "capability_id", "need_org", "capability_org",
@@ -52,6 +56,7 @@ REASON_SLOTS_FULL = "时段已满/双方无共同空闲时段"
 REASON_CAPACITY = "得分低于已安排的会面（容量不足）"
 _MAX_LISTED = 20
 _LP_IPM_COLUMNS = 20000  # above this HiGHS's interior point + crossover beats dual simplex
+_MAX_TIME_COLUMNS = 60_000  # larger time-indexed MILPs do not fit the memory and time budget
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +120,7 @@ class _Problem:
     rep: np.ndarray = None  # position in ``pairs`` of that pair
     lock_slot: np.ndarray = None  # 0-based locked slot, -1 when free
     bipartite: bool = True
+    enterprise: np.ndarray = None  # bool per organisation: need_org of an eligible pair
 
 
 # --------------------------------------------------------------------------- validation
@@ -129,6 +135,10 @@ def _raise_problems(what, problems):
     rest = len(problems) - _MAX_LISTED
     more = f"; and {rest} more" if rest > 0 else ""
     raise InputError(f"{what}: {shown}{more}", problems)
+
+
+def _show(value):
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _is_int(value):
@@ -151,9 +161,9 @@ def _check_frame(frame, name, columns):
 
 def _text_column(frame, column, problems, name):
     values = frame[column]
-    empty = values.isna() | (values.astype(str).str.strip() == "")
-    for label in frame.index[empty.to_numpy()]:
-        problems.append(_problem_dict(label, column, values[label],
+    empty = (values.isna() | (values.astype(str).str.strip() == "")).to_numpy()
+    for label, value in zip(frame.index[empty], values.to_numpy()[empty]):
+        problems.append(_problem_dict(label, column, value,
                                       f"{name} row {label}: {column} is empty"))
     return values.astype(str).str.strip()
 
@@ -164,10 +174,10 @@ def _validate_pairs(pairs):
     for column in REQUIRED_COLUMNS[:4]:
         frame[column] = _text_column(frame, column, problems, "pairs")
     score = pd.to_numeric(frame["score"], errors="coerce").astype(float)
-    for label in frame.index[~np.isfinite(score.to_numpy())]:
-        problems.append(_problem_dict(label, "score", pairs.at[label, "score"],
-                                      f"pairs row {label}: score {pairs.at[label, 'score']!r} "
-                                      "is not a finite number"))
+    bad = ~np.isfinite(score.to_numpy())
+    for label, value in zip(frame.index[bad], pairs["score"].to_numpy()[bad]):
+        problems.append(_problem_dict(label, "score", value, f"pairs row {label}: score "
+                                      f"{_show(value)} is not a finite number"))
     frame["score"] = score
     repeated = frame[frame.duplicated(["need_id", "capability_id"], keep=False)]
     for (need, capability), group in repeated.groupby(["need_id", "capability_id"], sort=False):
@@ -186,10 +196,10 @@ def _normalise_levels(frame, problems):
                                        ("capability_classification", normalise_classification,
                                         CLASSIFICATIONS)):
         canonical = frame[column].map(normalise)
-        for label in frame.index[canonical.isna().to_numpy()]:
-            problems.append(_problem_dict(label, column, frame.at[label, column],
-                            f"pairs row {label}: {column} {frame.at[label, column]!r} is not "
-                            f"one of {', '.join(allowed)}"))
+        bad = canonical.isna().to_numpy()
+        for label, value in zip(frame.index[bad], frame[column].to_numpy()[bad]):
+            problems.append(_problem_dict(label, column, value, f"pairs row {label}: {column} "
+                                          f"{_show(value)} is not one of {', '.join(allowed)}"))
         frame[column] = canonical
 
 
@@ -205,10 +215,10 @@ def _org_limits(value, name, orgs, default):
            for org, limit in value.items() if not _is_int(limit) or limit < 0]
     if bad:
         raise InputError("; ".join(bad))
-    unknown = [str(org) for org in value.keys() if str(org) not in index]
+    unknown = [str(org) for org in value if str(org) not in index]
     if unknown:
         warnings.warn(f"{name} names organisations that are in no pair: {', '.join(unknown)}",
-                      DataWarning, stacklevel=3)
+                      DataWarning, stacklevel=4)
     for org, limit in value.items():
         if str(org) in index:
             limits[index[str(org)]] = int(limit)
@@ -221,16 +231,16 @@ def _availability(availability, index, slots):
     _check_frame(availability, "availability", ("org", "slot"))
     problems, orgs = [], availability["org"].astype(str).str.strip()
     slot = pd.to_numeric(availability["slot"], errors="coerce")
-    for label in availability.index[~slot.isin(range(1, slots + 1)).to_numpy()]:
-        problems.append(_problem_dict(label, "slot", availability.at[label, "slot"],
-                        f"availability row {label}: slot {availability.at[label, 'slot']!r} "
-                        f"is not an int in 1..{slots}"))
+    bad = ~slot.isin(range(1, slots + 1)).to_numpy()
+    for label, value in zip(availability.index[bad], availability["slot"].to_numpy()[bad]):
+        problems.append(_problem_dict(label, "slot", value, f"availability row {label}: slot "
+                                      f"{_show(value)} is not an int in 1..{slots}"))
     if problems:
         _raise_problems("invalid availability", problems)
     unknown = sorted(set(orgs) - set(index))
     if unknown:
         warnings.warn(f"availability lists organisations that are in no pair: "
-                      f"{', '.join(unknown[:_MAX_LISTED])}", DataWarning, stacklevel=3)
+                      f"{', '.join(unknown[:_MAX_LISTED])}", DataWarning, stacklevel=4)
     known = orgs.isin(index).to_numpy()
     if not known.any():
         return None
@@ -279,9 +289,9 @@ def _read_locks(frame, locked, slots, tables):
                             f"{key[0]!r}, capability_id {key[1]!r}) is locked twice"))
         elif not (slot in range(1, slots + 1)):
             problems.append(_problem_dict(label, "slot", slot,
-                                          f"{where}: slot {slot!r} is not an int in 1..{slots}"))
+                                          f"{where}: slot {_show(slot)} is not an int in 1..{slots}"))
         elif not (pd.isna(tab) or tab in range(1, tables + 1)):
-            problems.append(_problem_dict(label, "table", tab, f"{where}: table {tab!r} is not "
+            problems.append(_problem_dict(label, "table", tab, f"{where}: table {_show(tab)} is not "
                                           f"empty or an int in 1..{tables}"))
         else:
             seen.add(key)
@@ -308,7 +318,7 @@ def _lock_conflicts(frame, rows, p):
                                 "lock or change the availability")
             by_org.setdefault(org, []).append(name)
             by_org_slot.setdefault((org, slot), []).append(name)
-        by_org_pair.setdefault((min(u, v), max(u, v)), []).append(name)
+        by_org_pair.setdefault((min(u, v), max(u, v)), [u, v]).append(name)
         by_slot.setdefault(slot, []).append(name)
         if table:
             by_table.setdefault((slot, table), []).append(name)
@@ -331,7 +341,7 @@ def _lock_count_messages(p, by_org, by_org_slot, by_org_pair, by_slot, by_table)
         if len(names) > 1 and len(by_org[org]) <= p.slots:
             messages.append(f"{p.orgs[org]} is locked into {len(names)} meetings in slot {slot} "
                             f"({', '.join(names)}); move all but one to other slots")
-    for (u, v), names in by_org_pair.items():
+    for u, v, *names in by_org_pair.values():
         if len(names) > 1:
             messages.append(f"{p.orgs[u]} and {p.orgs[v]} are locked to meet {len(names)} times "
                             f"({', '.join(names)}); an organisation pair meets once, unlock "
@@ -361,6 +371,8 @@ def _encode(pairs, *, slots, tables, max_meetings, min_meetings=0, availability=
     frame["v"] = frame["capability_org"].map(index).to_numpy(dtype=np.int64)
     maximum = _org_limits(max_meetings, "max_meetings", orgs, 6)
     minimum = _org_limits(min_meetings, "min_meetings", orgs, 0)
+    if _is_int(min_meetings):
+        minimum = np.minimum(minimum, maximum)  # a shared minimum never exceeds an org's cap
     over = np.flatnonzero(minimum > maximum)
     if len(over):
         raise InputError("; ".join(f"min_meetings for {orgs[i]} is {minimum[i]} but its "
@@ -399,6 +411,8 @@ def _build_edges(p):
     p.weight = frame["score"].to_numpy()[p.rep]
     p.lock_slot = frame["lock_slot"].to_numpy()[p.rep]
     p.bipartite = not (set(p.eu.tolist()) & set(p.ev.tolist()))
+    p.enterprise = np.zeros(len(p.orgs), dtype=bool)
+    p.enterprise[ok["u"].to_numpy()] = True
 
 
 def _degree(p, edges):
@@ -408,9 +422,7 @@ def _degree(p, edges):
 
 def _ceilings(p):
     """Per organisation: how many meetings it could have at most, and whether it is an enterprise."""
-    enterprise = np.zeros(len(p.orgs), dtype=bool)
-    enterprise[p.eu] = True
-    return np.minimum(p.cap, _degree(p, slice(None))), enterprise
+    return np.minimum(p.cap, _degree(p, slice(None))), p.enterprise
 
 
 def _lower(p, hard, level):
@@ -464,84 +476,75 @@ def _time_columns(p):
     return np.nonzero(allowed)
 
 
+class _Rows:
+    """Constraint rows ``lo <= A x <= hi`` collected block by block."""
+
+    def __init__(self):
+        self.rows, self.cols, self.vals, self.lo, self.hi, self.count = [], [], [], [], [], 0
+
+    def add(self, rows, cols, lo, hi, vals=1.0):
+        """Rows numbered from 0 within the block; ``lo``/``hi`` give one bound per block row."""
+        lo, hi = np.atleast_1d(np.asarray(lo, float)), np.atleast_1d(np.asarray(hi, float))
+        lo, hi = np.broadcast_arrays(lo, hi)
+        self.rows.append(self.count + np.asarray(rows))
+        self.cols.append(np.asarray(cols))
+        self.vals.append(np.broadcast_to(np.asarray(vals, float), np.shape(rows)))
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.count += len(lo)
+        return self.count - len(lo)
+
+    def matrix(self, n_cols):
+        A = sp.csr_matrix((np.concatenate(self.vals), (np.concatenate(self.rows),
+                                                        np.concatenate(self.cols))),
+                          shape=(self.count, n_cols))
+        return A, np.concatenate(self.lo), np.concatenate(self.hi)
+
+
 def _model(p, *, time_indexed, lower, objective, floor=None):
-    """Build the aggregate (one column per organisation pair) or time-indexed MILP."""
-    n, m = len(p.orgs), len(p.eu)
-    if time_indexed:
-        col_edge, col_slot = _time_columns(p)
-    else:
-        col_edge, col_slot = np.arange(m), None
+    """The aggregate (one column per organisation pair) or time-indexed (pair, slot) MILP.
+
+    ``objective`` is "score", "tier" (count met minimums) or "none"; ``floor`` keeps the met
+    minimums at or above a count found earlier.
+    """
+    m = len(p.eu)
+    col_edge, col_slot = _time_columns(p) if time_indexed else (np.arange(m), None)
     k = len(col_edge)
-    cols = np.arange(k)
-    blocks = [(p.eu[col_edge], cols), (p.ev[col_edge], cols)]
-    lo = [np.where(lower > 0, lower, -np.inf)]
-    hi = [p.cap.astype(float)]
-    offset = n
+    cols, u, v = np.arange(k), p.eu[col_edge], p.ev[col_edge]
+    rows = _Rows()
+    rows.add(np.r_[u, v], np.r_[cols, cols], np.where(lower > 0, lower, -np.inf), p.cap)
     if time_indexed:
-        org_slot = np.unique(np.r_[p.eu[col_edge] * p.slots + col_slot,
-                                   p.ev[col_edge] * p.slots + col_slot], return_inverse=True)[1]
-        blocks += [(offset + col_edge, cols), (offset + m + org_slot[:k], cols),
-                   (offset + m + org_slot[k:], cols)]
-        n_org_slot = org_slot.max() + 1 if k else 0
-        blocks.append((offset + m + n_org_slot + col_slot, cols))
-        lo += [np.full(m + n_org_slot + p.slots, -np.inf)]
-        hi += [np.ones(m + n_org_slot), np.full(p.slots, float(p.tables))]
-        offset += m + n_org_slot + p.slots
+        rows.add(col_edge, cols, np.full(m, -np.inf), 1.0)  # an organisation pair meets once
+        keys, seat = np.unique(np.r_[u, v] * p.slots + np.r_[col_slot, col_slot],
+                               return_inverse=True)
+        rows.add(seat, np.r_[cols, cols], np.full(len(keys), -np.inf), 1.0)  # one seat a slot
+        rows.add(col_slot, cols, np.full(p.slots, -np.inf), p.tables)
     else:
-        blocks.append((np.full(k, offset), cols))
-        lo.append([-np.inf])
-        hi.append([float(p.slots * p.tables)])
-        offset += 1
+        rows.add(np.zeros(k, dtype=int), cols, -np.inf, p.slots * p.tables)
     tiers = np.flatnonzero(p.minimum > 0) if objective == "tier" or floor is not None else []
-    rows = [b[0] for b in blocks]
-    cols_all = [b[1] for b in blocks]
-    vals = [np.ones(len(b[0])) for b in blocks]
-    return _finish_model(p, rows, cols_all, vals, lo, hi, offset, k, tiers, col_edge, col_slot,
-                         objective=objective, floor=floor, time_indexed=time_indexed)
-
-
-def _finish_model(p, rows, cols, vals, lo, hi, offset, k, tiers, col_edge, col_slot, *,
-                  objective, floor, time_indexed):
     n_tier = len(tiers)
     if n_tier:
         # t_v <= meetings of v and t_v <= min_meetings of v, so sum(t) counts met minimums.
+        position = np.full(len(p.orgs), -1)
+        position[tiers] = np.arange(n_tier)
+        ends, both = np.r_[u, v], np.r_[cols, cols]
+        hit = position[ends] >= 0
         tier_cols = k + np.arange(n_tier)
-        tier_rows = offset + np.arange(n_tier)
-        for row, col, val in ((p.eu[col_edge], np.arange(k), 1.0),
-                              (p.ev[col_edge], np.arange(k), 1.0)):
-            where = np.searchsorted(tiers, row)
-            hit = (where < n_tier) & (tiers[np.minimum(where, n_tier - 1)] == row)
-            rows.append(tier_rows[where[hit]])
-            cols.append(col[hit])
-            vals.append(np.full(hit.sum(), val))
-        rows.append(tier_rows)
-        cols.append(tier_cols)
-        vals.append(-np.ones(n_tier))
-        lo.append(np.zeros(n_tier))
-        hi.append(np.full(n_tier, np.inf))
-        offset += n_tier
+        rows.add(np.r_[position[ends[hit]], np.arange(n_tier)], np.r_[both[hit], tier_cols],
+                 np.zeros(n_tier), np.inf, vals=np.r_[np.ones(hit.sum()), -np.ones(n_tier)])
         if floor is not None:
-            rows.append(np.full(n_tier, offset))
-            cols.append(tier_cols)
-            vals.append(np.ones(n_tier))
-            lo.append([floor - 1e-6])
-            hi.append([np.inf])
-            offset += 1
-    size = k + n_tier
-    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(offset, size))
-    c = np.zeros(size)
+            rows.add(np.zeros(n_tier, dtype=int), tier_cols, floor - 1e-6, np.inf)
+    A, lo, hi = rows.matrix(k + n_tier)
+    c = np.zeros(k + n_tier)
     if objective == "score":
         c[:k] = p.weight[col_edge]
     elif objective == "tier":
         c[k:] = 1.0
-    lb = np.zeros(size)
-    lb[:k] = (p.lock_slot[col_edge] >= 0).astype(float)
+    lb = np.r_[(p.lock_slot[col_edge] >= 0).astype(float), np.zeros(n_tier)]
     ub = np.r_[np.ones(k), p.minimum[tiers].astype(float)]
     integer = np.r_[np.ones(k, dtype=np.uint8), np.zeros(n_tier, dtype=np.uint8)]
     tu = not time_indexed and p.bipartite and floor is None
-    return _Model(c, A, np.concatenate(lo).astype(float), np.concatenate(hi).astype(float), lb,
-                  ub, integer, col_edge, col_slot, tu)
+    return _Model(c, A, lo, hi, lb, ub, integer, col_edge, col_slot, tu)
 
 
 def _remaining(deadline):
@@ -554,6 +557,8 @@ def _optimise(model, deadline):
         result = _optimise_lp(model, deadline)
         if result is not None:
             return result
+    if time.perf_counter() >= deadline:
+        return _Result(None, np.nan, np.nan, False)
     r = milp(-model.c, constraints=LinearConstraint(model.A, model.lo, model.hi),
              integrality=model.integer, bounds=Bounds(model.lb, model.ub),
              options={"time_limit": _remaining(deadline), "disp": False, "mip_rel_gap": 1e-7})
@@ -567,18 +572,22 @@ def _optimise(model, deadline):
 
 
 def _optimise_lp(model, deadline):
-    upper = np.isfinite(model.hi)
-    lower = np.isfinite(model.lo)
-    A_ub = sp.vstack([model.A[upper], -model.A[lower]]).tocsr()
-    b_ub = np.r_[model.hi[upper], -model.lo[lower]]
-    method = "highs-ipm" if model.A.shape[1] > _LP_IPM_COLUMNS else "highs-ds"
-    r = linprog(-model.c, A_ub=A_ub, b_ub=b_ub, bounds=np.c_[model.lb, model.ub],
-                method=method, options={"time_limit": _remaining(deadline)})
+    # Ranged rows as equalities with bounded slacks: A x - s = 0, lo <= s <= hi (fewer rows
+    # than splitting them into two inequalities, and faster for HiGHS's interior point).
+    n_rows, n_cols = model.A.shape
+    A_eq = sp.hstack([model.A, -sp.identity(n_rows, format="csr")]).tocsr()
+    bounds = np.c_[np.r_[model.lb, model.lo], np.r_[model.ub, model.hi]]
+    method = "highs-ipm" if n_cols > _LP_IPM_COLUMNS else "highs-ds"
+    r = linprog(np.r_[-model.c, np.zeros(n_rows)], A_eq=A_eq, b_eq=np.zeros(n_rows),
+                bounds=bounds, method=method, options={"time_limit": _remaining(deadline)})
     if r.status == 2:
         return _Result(None, np.nan, np.nan, False, infeasible=True)
-    if r.status != 0 or np.abs(r.x - np.round(r.x))[model.integer == 1].max(initial=0) > 1e-6:
+    if r.status != 0:
         return None
-    x = np.where(model.integer == 1, np.round(r.x), r.x)
+    x = r.x[:n_cols]
+    if np.abs(x - np.round(x))[model.integer == 1].max(initial=0) > 1e-6:
+        return None
+    x = np.where(model.integer == 1, np.round(x), x)
     value = float(model.c @ x)
     return _Result(x, value, max(-float(r.fun), value), True)
 
@@ -612,6 +621,8 @@ def _flow_feasible(p, lower):
 def _feasible(p, lower, floor, deadline, time_indexed):
     if not time_indexed and p.bipartite and floor is None:
         return _flow_feasible(p, lower)
+    if time.perf_counter() >= deadline:
+        return False
     result = _optimise(_model(p, time_indexed=time_indexed, lower=lower, objective="none",
                               floor=floor), deadline)
     return result.x is not None
@@ -626,7 +637,7 @@ def _minimum_stage(p, deadline, time_indexed):
                        deadline)
     if result.x is None:
         return none, None
-    met = int(round(result.value))
+    met = round(result.value)
     return (p.minimum.copy(), None) if met >= p.minimum.sum() else (none, met)
 
 
@@ -655,7 +666,7 @@ class _Colouring:
 
     def __init__(self, p):
         self.p = p
-        self.busy = [dict() for _ in range(len(p.orgs))]
+        self.busy = [{} for _ in range(len(p.orgs))]
         self.slot = np.full(len(p.eu), -1)
         self.members = [set() for _ in range(p.slots)]
         self.everywhere = range(p.slots)
@@ -807,7 +818,7 @@ class _Outcome:
     edge_slot: np.ndarray  # 0-based slot per organisation pair, -1 when it does not meet
     bound: float
     optimal: bool
-    timed_out: bool = False
+    note: str = ""  # why optimality is not proven, for the message
 
 
 def _solve(p, *, fairness, deadline, rng):
@@ -819,22 +830,43 @@ def _solve(p, *, fairness, deadline, rng):
     result = _optimise(_model(p, time_indexed=False, lower=_lower(p, hard, level),
                               objective="score", floor=floor), deadline)
     if result.x is None:
-        return _Outcome(_greedy_slots(p), np.nan, False, timed_out=True)
+        return _Outcome(_greedy_slots(p), np.nan, False,
+                        note="the time limit was reached before any exact plan; this is greedy")
     chosen = np.flatnonzero(result.x[:m] > 0.5)
     edge_slot = _colour(p, chosen, rng)
     if (edge_slot[chosen] >= 0).all():
-        return _Outcome(edge_slot, result.bound, result.optimal, timed_out=not result.optimal)
-    exact = _solve_time_indexed(p, level if fairness else None, deadline)
-    if exact is not None:
-        return exact
-    fallback = edge_slot if edge_slot is not None else _greedy_slots(p)
-    return _Outcome(fallback, result.bound, False, timed_out=True)
+        return _Outcome(edge_slot, result.bound, result.optimal,
+                        note="" if result.optimal else "the time limit was reached")
+    failed = int((edge_slot[chosen] < 0).sum())
+    columns = int(_time_columns(p)[0].size)
+    note = (f"availability/locks kept {failed} chosen meeting(s) out of every slot colouring "
+            f"and the exact time-indexed model ({columns} columns) is too large, so the plan "
+            "was repaired greedily")
+    outcomes = [_Outcome(_greedy_slots(p, edge_slot), result.bound, False, note=note)]
+    if columns <= _MAX_TIME_COLUMNS:
+        exact = _solve_time_indexed(p, level if fairness else None, deadline)
+        if exact is not None and exact.optimal:
+            return exact
+        outcomes[0].note = "the time limit was reached in the exact time-indexed model"
+        outcomes += [exact] if exact is not None else []
+    best = max(outcomes, key=lambda o: _rank(p, o.edge_slot, fairness))
+    if _fairness_of(p, np.flatnonzero(best.edge_slot >= 0)) < level and fairness:
+        best.bound = np.nan  # the aggregate bound holds only at the higher fairness level
+    return best
+
+
+def _rank(p, edge_slot, fairness):
+    met = np.flatnonzero(edge_slot >= 0)
+    shortfall = np.maximum(p.minimum - _degree(p, met), 0).sum()
+    return (-shortfall, _fairness_of(p, met) if fairness else 0, p.weight[met].sum())
 
 
 def _solve_time_indexed(p, level, deadline):
     """Exact (organisation pair, slot) MILP, from fairness ``level`` down until feasible."""
     hard, floor = _minimum_stage(p, deadline, time_indexed=True)
     for current in range(level, -1, -1) if level is not None else [0]:
+        if time.perf_counter() >= deadline:
+            return None
         lower = _lower(p, hard, current) if level is not None else hard
         model = _model(p, time_indexed=True, lower=lower, objective="score", floor=floor)
         result = _optimise(model, deadline)
@@ -843,25 +875,30 @@ def _solve_time_indexed(p, level, deadline):
             on = result.x[:len(model.col_edge)] > 0.5
             edge_slot[model.col_edge[on]] = model.col_slot[on]
             return _Outcome(edge_slot, result.bound, result.optimal,
-                            timed_out=not result.optimal)
+                            note="" if result.optimal else "the time limit was reached in the "
+                            "exact time-indexed model")
         if not result.infeasible:
             return None
     return None
 
 
-def _greedy_slots(p, order=None):
-    """Round robin over enterprises: best remaining partner, first slot where both are free."""
+def _greedy_slots(p, start=None):
+    """Round robin over enterprises: best remaining partner, first slot where both are free.
+
+    ``start`` (slot per organisation pair, -1 for none) seeds the schedule; locks are always in.
+    """
     state = _Colouring(p)
-    count = np.zeros(len(p.orgs), dtype=int)
-    for e in np.flatnonzero(p.lock_slot >= 0):
-        state.place(e, int(p.lock_slot[e]))
-        count[[p.eu[e], p.ev[e]]] += 1
+    seeded = p.lock_slot if start is None else np.where(p.lock_slot >= 0, p.lock_slot, start)
+    for e in np.flatnonzero(seeded >= 0):
+        state.place(e, int(seeded[e]))
+    count = _degree(p, np.flatnonzero(seeded >= 0))
     by_org = {}
     for e in np.lexsort((np.arange(len(p.eu)), -p.weight)):
-        if p.lock_slot[e] < 0:
+        if seeded[e] < 0:
             by_org.setdefault(p.eu[e], []).append(e)
     best = {org: p.weight[edges[0]] for org, edges in by_org.items()}
-    queue = sorted(by_org, key=lambda org: (-best[org], p.orgs[org]))
+    # Fewest meetings first, so a seeded schedule is topped up where it is thinnest.
+    queue = sorted(by_org, key=lambda org: (count[org], -best[org], p.orgs[org]))
     cursor = dict.fromkeys(queue, 0)
     while queue:
         queue = [org for org in queue if _greedy_take(p, state, count, by_org[org], cursor, org)]
@@ -940,23 +977,21 @@ def _edge_reasons(p, edge_slot):
     if p.avail is not None:
         open_ &= p.avail[u] & p.avail[v]
     has_slot = open_.any(axis=1)
+    full_u = count[u] >= p.maximum[u]
+    full_v = ~full_u & (count[v] >= p.maximum[v])
     reason = np.full(len(p.eu), "", dtype=object)
-    for i, e in enumerate(unmet):
-        if count[u[i]] >= p.maximum[u[i]]:
-            reason[e] = f"企业已达会面上限 {p.maximum[u[i]]} 场"
-        elif count[v[i]] >= p.maximum[v[i]]:
-            reason[e] = f"院所已达会面上限 {p.maximum[v[i]]} 场"
-        else:
-            reason[e] = REASON_CAPACITY if has_slot[i] else REASON_SLOTS_FULL
+    reason[unmet] = np.where(has_slot, REASON_CAPACITY, REASON_SLOTS_FULL)
+    reason[unmet[full_u]] = [f"企业已达会面上限 {k} 场" for k in p.maximum[u[full_u]]]
+    reason[unmet[full_v]] = [f"院所已达会面上限 {k} 场" for k in p.maximum[v[full_v]]]
     return reason
 
 
 def _participant_rows(p, edge_slot):
     met = np.flatnonzero(edge_slot >= 0)
     count = _degree(p, met)
-    ceiling, _ = _ceilings(p)
     partners = _degree(p, slice(None))
     available = p.avail.sum(axis=1) if p.avail is not None else np.full(len(p.orgs), p.slots)
+    need_side = set(p.pairs["need_org"])
     rows = []
     for org in np.flatnonzero(count < p.minimum):
         if partners[org] < p.minimum[org]:
@@ -966,10 +1001,9 @@ def _participant_rows(p, edge_slot):
         else:
             why = "时段或桌位容量不足，或候选单位已满"
         name = p.orgs[org]
-        need_side = name in set(p.pairs["need_org"])
         rows.append({"kind": "participant", "org": name,
-                     "need_org": name if need_side else None,
-                     "capability_org": None if need_side else name, "score": np.nan,
+                     "need_org": name if name in need_side else None,
+                     "capability_org": None if name in need_side else name, "score": np.nan,
                      "reason": f"会面 {count[org]} 场，少于最少 {p.minimum[org]} 场（{why}）"})
     return rows
 
@@ -1004,7 +1038,7 @@ def _gap(objective, bound):
     return float(excess / max(abs(objective), 1e-9))
 
 
-def _message(p, outcome, objective, gap, time_limit, edge_slot):
+def _message(p, outcome, gap, time_limit, edge_slot):
     met = np.flatnonzero(edge_slot >= 0)
     short = np.flatnonzero(_degree(p, met) < p.minimum)
     parts = []
@@ -1016,9 +1050,11 @@ def _message(p, outcome, objective, gap, time_limit, edge_slot):
                      f"{more}; lower min_meetings for them, add slots or tables, widen their "
                      "availability or give them more candidate pairs")
     if not outcome.optimal:
-        within = f"within {gap:.2%} of the bound" if np.isfinite(gap) else "without a bound"
-        parts.append(f"optimality not proven in the {time_limit:g} s time limit; the schedule "
-                     f"is {within}; raise time_limit to close the gap")
+        within = (f"the plan is within {gap:.2%} of the bound" if np.isfinite(gap) else
+                  "no bound holds at the plan's fairness level")
+        parts.append(f"optimality not proven: {outcome.note or 'the time limit was reached'} "
+                     f"(time_limit {time_limit:g} s); {within}; raise time_limit or relax "
+                     "availability to close the gap")
     return "; ".join(parts)
 
 
@@ -1032,7 +1068,7 @@ def _decode(p, outcome, *, started, time_limit, heuristic=False):
     else:
         bound = float(outcome.bound)
         gap = _gap(objective, bound)
-        message = _message(p, outcome, objective, gap, time_limit, outcome.edge_slot)
+        message = _message(p, outcome, gap, time_limit, outcome.edge_slot)
         short = (_degree(p, met) < p.minimum).any()
         status = "infeasible" if short else "optimal" if outcome.optimal else "feasible"
     return Schedule(meetings, unscheduled, objective, bound, gap, status, message,
