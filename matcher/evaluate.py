@@ -87,6 +87,35 @@ def evaluate(ranking, qrels, *, k=10, min_grade=1):
     return summary
 
 
+def load_qrels(src):
+    """Read graded judgements from a CSV/XLSX file (or take a DataFrame) with string ids.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``need_id, capability_id, grade`` (int).
+
+    Raises
+    ------
+    InputError
+        Missing columns or a grade that is not a whole number from 0 to 3, naming the row.
+
+    Examples
+    --------
+    >>> qrels = load_qrels("benchmarks/data/docking_zh/qrels.csv")
+    """
+    from .sources import read_table
+
+    table = read_table(src, aliases={"need_id": "need_id", "capability_id": "capability_id", "grade": "grade"})
+    _check_qrels(table.frame)
+    frame = table.frame[["need_id", "capability_id", "grade"]].astype(str)
+    bad = [f"{table.row_label} {row}: grade must be 0, 1, 2 or 3; got {grade!r}"
+           for row, grade in zip(table.rows, frame["grade"]) if grade.strip() not in ("0", "1", "2", "3")]
+    if bad:
+        raise InputError(f"{table.name}: " + "; ".join(bad[:20]))
+    return frame.assign(grade=frame["grade"].astype(int)).reset_index(drop=True)
+
+
 def _dcg(gains):
     return float(sum(g / np.log2(i + 2) for i, g in enumerate(gains)))
 

@@ -47,3 +47,16 @@ def test_score_matrix_and_pairs_agree():
 def test_bad_qrels():
     with pytest.raises(InputError, match="qrels lacks column"):
         evaluate(pairs_frame(), QRELS.drop(columns="grade"))
+
+
+def test_load_qrels_reads_string_ids_and_checks_grades(tmp_path):
+    from matcher.evaluate import load_qrels
+
+    good = tmp_path / "qrels.csv"
+    good.write_text("need_id,capability_id,grade\n001,C1,3\n002,C2,0\n", encoding="utf-8")
+    qrels = load_qrels(good)
+    assert qrels["need_id"].tolist() == ["001", "002"] and qrels["grade"].tolist() == [3, 0]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("need_id,capability_id,grade\nN1,C1,5\n", encoding="utf-8")
+    with pytest.raises(InputError, match="row 2: grade must be 0, 1, 2 or 3; got '5'"):
+        load_qrels(bad)
