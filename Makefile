@@ -1,13 +1,14 @@
 # Two entry points for a fresh machine (offline apart from the package registries):
 #   make demo   set up, then rank the bundled sample data and print suggestions with reasons
 #   make test   set up, then run every test
+#   make serve  set up, then start the web app on 127.0.0.1:5000 with the sample event
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test serve clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +24,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+# The web app on http://127.0.0.1:5000 with the sample event loaded and ranked.
+serve: setup
+	$(VENV)/bin/flask --app webapp load-sample
+	$(VENV)/bin/waitress-serve --host 127.0.0.1 --port 5000 --call webapp:create_app
 
 clean:
 	rm -rf $(VENV) out

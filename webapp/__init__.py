@@ -1,0 +1,99 @@
+"""Web app for organisers and participants of a docking event (军民科技合作项目对接会).
+
+``create_app`` follows flaskr: defaults from a mapping, then ``instance/config.py``
+(loaded silently) or ``test_config``, then extensions and one blueprint per concern.
+
+Start it with the sample event::
+
+    flask --app webapp load-sample
+    waitress-serve --host 127.0.0.1 --port 5000 --call webapp:create_app
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+BLUEPRINTS = ("site", "events", "dashboard", "imports", "suggestions", "pairings", "meeting_requests", "schedule",
+              "roadshow", "exports", "search", "api")
+
+
+def create_app(test_config=None):
+    """Create and configure the app.
+
+    Parameters
+    ----------
+    test_config : dict, optional
+        Overrides the defaults instead of ``instance/config.py`` (tests); ``INSTANCE_PATH``
+        there (or the ``WEBAPP_INSTANCE_PATH`` environment variable) moves the instance folder.
+
+    Returns
+    -------
+    flask.Flask
+    """
+    instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("WEBAPP_INSTANCE_PATH")
+    app = Flask(__name__, instance_path=str(Path(instance).resolve()) if instance else None,
+                instance_relative_config=True)
+    app.config.from_mapping(
+        SECRET_KEY=None,
+        SQLALCHEMY_DATABASE_URI=None,
+        AUTO_MIGRATE=None,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        UPLOAD_EXTENSIONS=(".csv", ".xlsx"),
+        MATCHER_MODEL=None,
+        MATCHER_WEIGHTS=None,
+        MATCHER_CACHE_DIR=None,
+        SUGGESTIONS_TOP_K=10,
+        SCHEDULE_TIME_LIMIT=30.0,
+        JOB_WORKERS=1,
+        PAGE_CACHE_BYTES=64 * 1024 * 1024,
+        SAMPLE_DATA_DIR=None,
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        from .db import database_uri
+
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app, os.environ)
+    _init_extensions(app)
+    for name in BLUEPRINTS:
+        module = __import__(f"{__name__}.{name}", fromlist=["bp"])
+        app.register_blueprint(module.bp)
+        if name == "api":
+            # JSON endpoints need Content-Type: application/json, which a cross-site form cannot send.
+            app.extensions["csrf"].exempt(module.bp)
+    return app
+
+
+def _init_extensions(app):
+    from flask_wtf.csrf import CSRFProtect
+
+    from . import cache, cli, db, errors, i18n, state, ui
+
+    db.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    state.init_app(app)
+    ui.init_app(app)
+    cli.init_app(app)
+    CSRFProtect(app)
+    cache.init_app(app)
+
+
+def _instance_secret(folder):
+    """A random key kept in the instance folder, so sessions survive restarts without a shared default."""
+    path = folder / "secret_key"
+    if not path.is_file():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

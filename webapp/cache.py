@@ -1,0 +1,106 @@
+"""A per-process cache of rendered GET responses, keyed by the event's ``data_version``.
+
+Every change that a page shows bumps ``Event.data_version`` (imports, rankings,
+decisions, schedules, job state changes), so a cached page is never stale.
+Session-specific parts stay live: the CSRF token is rendered as a placeholder
+and filled in per response, and nothing is cached while flash messages wait.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+
+from flask import abort, current_app, g, make_response, request, session
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import bindparam, select
+
+from .db import db
+from .models import Event
+
+CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+_VERSION = select(Event.data_version).where(Event.id == bindparam("event_id"))
+
+
+class PageCache:
+    """LRU of ``key → (body bytes, status, content type)`` bounded by total size."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes, self.size = max_bytes, 0
+        self.entries = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key, entry):
+        with self.lock:
+            if key in self.entries:
+                self.size -= len(self.entries.pop(key)[0])
+            self.entries[key] = entry
+            self.size += len(entry[0])
+            while self.size > self.max_bytes and self.entries:
+                _key, (body, _status, _type) = self.entries.popitem(last=False)
+                self.size -= len(body)
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+
+def cached(view):
+    """Serve a GET view from the page cache when the event's data has not changed."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        cache = current_app.extensions["page_cache"]
+        if cache is None or session.get("_flashes"):
+            return view(*args, **kwargs)
+        event_id = kwargs["event_id"]
+        version = _data_version(event_id)
+        if version is None:
+            abort(404)
+        key = (request.endpoint, request.full_path, str(get_locale()), event_id, version)
+        entry = cache.get(key)
+        if entry is None:
+            g.defer_csrf = True
+            response = make_response(view(*args, **kwargs))
+            g.defer_csrf = False
+            if response.status_code != 200 or response.direct_passthrough:
+                return _fill(response)
+            entry = (response.get_data(), response.status_code, response.content_type)
+            cache.put(key, entry)
+        body, status, content_type = entry
+        return _fill(current_app.response_class(body, status=status, content_type=content_type))
+    return wrapper
+
+
+def _data_version(event_id):
+    # A Core query on a pooled connection: a cache hit needs no ORM session at all.
+    with db.engine.connect() as connection:
+        return connection.execute(_VERSION, {"event_id": event_id}).scalar()
+
+
+def _fill(response):
+    body = response.get_data()
+    marker = CSRF_PLACEHOLDER.encode()
+    if marker in body:
+        response.set_data(body.replace(marker, generate_csrf().encode()))
+    return response
+
+
+def csrf_token():
+    """The template global ``csrf_token()``: a placeholder while a page is rendered for the cache."""
+    return Markup(CSRF_PLACEHOLDER) if g.get("defer_csrf") else generate_csrf()
+
+
+def init_app(app):
+    size = app.config["PAGE_CACHE_BYTES"]
+    app.extensions["page_cache"] = PageCache(size) if size else None
+    app.jinja_env.globals["csrf_token"] = csrf_token

@@ -1,0 +1,291 @@
+"""Database tables of the web app (SQLAlchemy 2 declarative models).
+
+Records keep the matcher's string ids (``need_id``, ``capability_id``) next to
+an integer primary key; every id column is unique within its event, so a
+re-imported spreadsheet updates rows instead of duplicating them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import db
+
+
+def _now():
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _event_fk():
+    return mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+
+
+class Event(db.Model):
+    """One docking event (对接会): its grid of slots and tables and its data versions."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    tracks: Mapped[list] = mapped_column(JSON, default=list)
+    slots: Mapped[int] = mapped_column(Integer, default=8)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=20)
+    start_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    tables: Mapped[int] = mapped_column(Integer, default=20)
+    max_meetings: Mapped[int] = mapped_column(Integer, default=6)
+    # Bumped whenever records change; a ranking remembers the version it saw, so stale ones show.
+    records_version: Mapped[int] = mapped_column(Integer, default=0)
+    ranked_version: Mapped[int | None] = mapped_column(Integer)
+    # Bumped on every change any page shows; keys the rendered-page cache.
+    data_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class _Record:
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    org: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    domain: Mapped[str] = mapped_column(String(40), default="")
+    domain_inferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    keywords: Mapped[str] = mapped_column(String(500), default="")
+    region: Mapped[str] = mapped_column(String(100), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    trl: Mapped[int | None] = mapped_column(Integer)
+    cooperation: Mapped[str] = mapped_column(String(100), default="")
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+
+
+class Need(_Record, db.Model):
+    """An enterprise technology need (企业技术需求)."""
+
+    __tablename__ = "needs"
+    __table_args__ = (UniqueConstraint("event_id", "need_id"),)
+    need_id: Mapped[str] = mapped_column(String(64))
+    clearance: Mapped[str] = mapped_column(String(8), default="无")
+
+
+class Capability(_Record, db.Model):
+    """An institute capability or achievement (院所能力/科技成果)."""
+
+    __tablename__ = "capabilities"
+    __table_args__ = (UniqueConstraint("event_id", "capability_id"),)
+    capability_id: Mapped[str] = mapped_column(String(64))
+    classification: Mapped[str] = mapped_column(String(8), default="公开")
+
+
+class ImportBatch(db.Model):
+    """An uploaded spreadsheet: saved, validated, then confirmed or discarded."""
+
+    __tablename__ = "imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    kind: Mapped[str] = mapped_column(String(16))
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    stored_path: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default="validated")
+    n_rows: Mapped[int] = mapped_column(Integer, default=0)
+    n_valid: Mapped[int] = mapped_column(Integer, default=0)
+    n_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    n_new: Mapped[int] = mapped_column(Integer, default=0)
+    n_updated: Mapped[int] = mapped_column(Integer, default=0)
+    digest: Mapped[str] = mapped_column(String(80), default="")
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Job(db.Model):
+    """A background job (ranking or scheduling) and its progress."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(200), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Suggestion(db.Model):
+    """One precomputed suggestion (a row of ``matcher.rank_pairs``) for one direction."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        Index("ix_suggestions_need", "event_id", "direction", "need_id", "rank"),
+        Index("ix_suggestions_capability", "event_id", "direction", "capability_id", "rank"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(16))
+    need_id: Mapped[str] = mapped_column(String(64))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    score_semantic: Mapped[float] = mapped_column(Float, default=0.0)
+    score_lexical: Mapped[float] = mapped_column(Float, default=0.0)
+    domain_match: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    shared_terms: Mapped[str] = mapped_column(Text, default="")
+    need_org: Mapped[str] = mapped_column(String(200), default="")
+    capability_org: Mapped[str] = mapped_column(String(200), default="")
+    need_title: Mapped[str] = mapped_column(String(500), default="")
+    capability_title: Mapped[str] = mapped_column(String(500), default="")
+    need_domain: Mapped[str] = mapped_column(String(40), default="")
+    capability_domain: Mapped[str] = mapped_column(String(40), default="")
+    need_clearance: Mapped[str] = mapped_column(String(8), default="")
+    capability_classification: Mapped[str] = mapped_column(String(8), default="")
+
+
+class ScoreTable(db.Model):
+    """The need-direction fused score of every pair of the last ranking (float32, -inf where forbidden)."""
+
+    __tablename__ = "score_tables"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
+    need_ids: Mapped[list] = mapped_column(JSON)
+    capability_ids: Mapped[list] = mapped_column(JSON)
+    values: Mapped[bytes] = mapped_column(LargeBinary)
+    # Why a pair is forbidden: uint8 codes indexing ``exclusion_keys`` ("" = allowed).
+    exclusion_codes: Mapped[bytes] = mapped_column(LargeBinary)
+    exclusion_keys: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class Decision(db.Model):
+    """The organiser's decision on a pair: accepted (optionally locked to a slot) or rejected."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("event_id", "need_id", "capability_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    need_id: Mapped[str] = mapped_column(String(64))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    lock_slot: Mapped[int | None] = mapped_column(Integer)
+    lock_table: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16), default="organiser")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+
+
+class ScheduleRun(db.Model):
+    """The latest meeting plan of an event (older runs are replaced)."""
+
+    __tablename__ = "schedule_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    status: Mapped[str] = mapped_column(String(16))
+    objective: Mapped[float] = mapped_column(Float, default=0.0)
+    bound: Mapped[float | None] = mapped_column(Float)
+    gap: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text, default="")
+    solve_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    fairness_level: Mapped[int] = mapped_column(Integer, default=0)
+    slots: Mapped[int] = mapped_column(Integer)
+    tables: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class Meeting(db.Model):
+    """One scheduled meeting: slot × table."""
+
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("schedule_runs.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = _event_fk()
+    slot: Mapped[int] = mapped_column(Integer)
+    table_no: Mapped[int] = mapped_column(Integer)
+    need_id: Mapped[str] = mapped_column(String(64))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    need_org: Mapped[str] = mapped_column(String(200))
+    capability_org: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Unscheduled(db.Model):
+    """A candidate pair or participant the plan leaves out, with the reason."""
+
+    __tablename__ = "unscheduled"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("schedule_runs.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = _event_fk()
+    kind: Mapped[str] = mapped_column(String(16))
+    need_id: Mapped[str] = mapped_column(String(64), default="")
+    capability_id: Mapped[str] = mapped_column(String(64), default="")
+    need_org: Mapped[str] = mapped_column(String(200), default="")
+    capability_org: Mapped[str] = mapped_column(String(200), default="")
+    org: Mapped[str] = mapped_column(String(200), default="")
+    score: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class MeetingRequest(db.Model):
+    """A participant's request to meet about a pair; an organiser approves or declines it."""
+
+    __tablename__ = "meeting_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    need_id: Mapped[str] = mapped_column(String(64))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    requester: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Outcome(db.Model):
+    """A cooperation signed after the event (签约成果), for a pair or described in free text."""
+
+    __tablename__ = "outcomes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    need_id: Mapped[str] = mapped_column(String(64), default="")
+    capability_id: Mapped[str] = mapped_column(String(64), default="")
+    need_org: Mapped[str] = mapped_column(String(200), default="")
+    capability_org: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    domain: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class OrgHistory(db.Model):
+    """Organisation pairs that met or signed at an event; later events do not re-suggest them."""
+
+    __tablename__ = "org_history"
+    __table_args__ = (UniqueConstraint("need_org", "capability_org", "event_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_org: Mapped[str] = mapped_column(String(200), index=True)
+    capability_org: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    event_name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)

@@ -1,0 +1,161 @@
+"""The OpenAPI 3 document of ``/api``, written as a dict (a test keeps it in step with ``app.url_map``)."""
+from __future__ import annotations
+
+import matcher
+
+ERROR_RESPONSES = {
+    "400": {"$ref": "#/components/responses/Error"},
+    "404": {"$ref": "#/components/responses/Error"},
+    "422": {"$ref": "#/components/responses/Error"},
+    "500": {"$ref": "#/components/responses/Error"},
+}
+
+
+def _ok(schema_name, key, *, array=False, status="200", description="OK"):
+    item = {"$ref": f"#/components/schemas/{schema_name}"}
+    body = {"type": "object", "required": ["ok", key],
+            "properties": {"ok": {"type": "boolean", "const": True},
+                           key: {"type": "array", "items": item} if array else item}}
+    return {status: {"description": description, "content": {"application/json": {"schema": body}}}, **ERROR_RESPONSES}
+
+
+def _path_param(name, kind="integer"):
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
+def _query(name, kind="string", description=""):
+    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": description}
+
+
+EVENT = [_path_param("event_id")]
+
+
+def _schemas():
+    string, integer, number, boolean = ({"type": t} for t in ("string", "integer", "number", "boolean"))
+    nullable_int = {"type": ["integer", "null"]}
+    record = {"id": string, "org": string, "title": string, "description": string,
+              "domain": {"type": "string", "enum": list(matcher.DOMAINS)}, "domain_inferred": boolean,
+              "keywords": string, "region": string, "contact": string, "trl": nullable_int, "cooperation": string}
+    return {
+        "Error": {"type": "object", "required": ["ok", "error", "errors", "status"], "properties": {
+            "ok": {"type": "boolean", "const": False}, "error": string, "status": integer,
+            "errors": {"type": "array", "items": {"type": "object"}}}},
+        "Event": {"type": "object", "properties": {
+            "id": integer, "name": string, "date": {"type": ["string", "null"], "format": "date"}, "venue": string,
+            "tracks": {"type": "array", "items": string}, "slots": integer, "slot_minutes": integer,
+            "start_time": string, "tables": integer, "max_meetings": integer, "ranked": boolean,
+            "ranking_stale": boolean, "needs": integer, "capabilities": integer}},
+        "EventInput": {"type": "object", "required": ["name", "tracks", "slots", "slot_minutes", "tables",
+                                                      "max_meetings"], "properties": {
+            "name": string, "date": {"type": "string", "format": "date"}, "venue": string,
+            "tracks": {"type": "array", "items": {"type": "string", "enum": list(matcher.DOMAINS)}},
+            "slots": integer, "slot_minutes": integer, "start_time": {"type": "string", "pattern": "^\\d{2}:\\d{2}$"},
+            "tables": integer, "max_meetings": integer}},
+        "Need": {"type": "object", "properties": {
+            **record, "clearance": {"type": "string", "enum": list(matcher.CLEARANCES)}}},
+        "Capability": {"type": "object", "properties": {
+            **record, "classification": {"type": "string", "enum": list(matcher.CLASSIFICATIONS)}}},
+        "Suggestion": {"type": "object", "properties": {
+            "need_id": string, "capability_id": string, "direction": {"type": "string", "enum": ["need", "capability"]},
+            "rank": integer, "score": number, "score_semantic": number, "score_lexical": number,
+            "domain_match": boolean, "reason": string, "shared_terms": string,
+            "terms": {"type": "array", "items": string}, "need_org": string, "capability_org": string,
+            "need_title": string, "capability_title": string, "need_domain": string, "capability_domain": string,
+            "need_clearance": string, "capability_classification": string,
+            "decision": {"type": ["string", "null"], "enum": ["accepted", "rejected", None]}, "locked": boolean,
+            "eligible": boolean}},
+        "Decision": {"type": "object", "properties": {
+            "need_id": string, "capability_id": string, "status": {"type": "string", "enum": ["accepted", "rejected"]},
+            "locked": boolean, "lock_slot": nullable_int, "lock_table": nullable_int, "source": string}},
+        "DecisionInput": {"type": "object", "required": ["need_id", "capability_id", "action"], "properties": {
+            "need_id": string, "capability_id": string,
+            "action": {"type": "string", "enum": ["accept", "reject", "lock", "unlock", "clear"]}}},
+        "Job": {"type": "object", "properties": {
+            "id": integer, "event_id": integer, "kind": {"type": "string", "enum": ["rank", "schedule"]},
+            "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]}, "progress": integer,
+            "stage": string, "stage_label": string, "error": {"type": ["string", "null"]}, "finished": boolean}},
+        "Meeting": {"type": "object", "properties": {
+            "id": integer, "slot": integer, "time": string, "table": integer, "need_id": string,
+            "capability_id": string, "need_org": string, "capability_org": string, "score": number, "locked": boolean}},
+        "Unscheduled": {"type": "object", "properties": {
+            "kind": {"type": "string", "enum": ["pair", "participant"]}, "need_id": string, "capability_id": string,
+            "need_org": string, "capability_org": string, "org": string, "score": {"type": ["number", "null"]},
+            "reason": string}},
+        "SearchResult": {"type": "object", "properties": {
+            "id": string, "org": string, "title": string, "description": string, "domain": string, "rank": integer,
+            "score": number, "reason": string, "terms": {"type": "array", "items": string}}},
+    }
+
+
+def _paths():
+    schedule_body = {"type": "object", "properties": {
+        "ok": {"type": "boolean"}, "run": {"type": ["object", "null"]},
+        "meetings": {"type": "array", "items": {"$ref": "#/components/schemas/Meeting"}},
+        "unscheduled": {"type": "array", "items": {"$ref": "#/components/schemas/Unscheduled"}}}}
+    return {
+        "/api/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
+                                      "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        "/api/events": {
+            "get": {"summary": "List events", "operationId": "listEvents", "responses": _ok("Event", "events", array=True)},
+            "post": {"summary": "Create an event", "operationId": "createEvent",
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/EventInput"}}}},
+                     "responses": _ok("Event", "event", status="201", description="Created")}},
+        "/api/events/{event_id}": {"get": {"summary": "One event and its ranking status", "operationId": "getEvent",
+                                           "parameters": EVENT, "responses": _ok("Event", "event")}},
+        "/api/events/{event_id}/needs": {"get": {"summary": "Needs of the event", "operationId": "listNeeds",
+                                                 "parameters": EVENT, "responses": _ok("Need", "needs", array=True)}},
+        "/api/events/{event_id}/capabilities": {"get": {
+            "summary": "Capabilities of the event", "operationId": "listCapabilities", "parameters": EVENT,
+            "responses": _ok("Capability", "capabilities", array=True)}},
+        "/api/events/{event_id}/suggestions": {"get": {
+            "summary": "Precomputed suggestions for one need (ranked capabilities) or one capability (ranked needs)",
+            "operationId": "listSuggestions",
+            "parameters": EVENT + [_query("need_id"), _query("capability_id"), _query("domain"),
+                                   _query("min_score", "number"), _query("eligible", "string", "'0' to include "
+                                                                         "pairs the clearance rule now forbids"),
+                                   _query("hide_rejected", "string", "'1' hides rejected pairs"),
+                                   _query("limit", "integer", "1–100, default 10")],
+            "responses": _ok("Suggestion", "suggestions", array=True)}},
+        "/api/events/{event_id}/decisions": {
+            "get": {"summary": "Decisions on pairs", "operationId": "listDecisions", "parameters": EVENT,
+                    "responses": _ok("Decision", "decisions", array=True)},
+            "post": {"summary": "Accept, reject, lock, unlock or clear a pair", "operationId": "decide",
+                     "parameters": EVENT, "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/DecisionInput"}}}},
+                     "responses": _ok("Decision", "decision")}},
+        "/api/events/{event_id}/rank": {"post": {
+            "summary": "Start (or join) the background ranking job", "operationId": "startRanking",
+            "parameters": EVENT, "responses": _ok("Job", "job", status="202", description="Accepted")}},
+        "/api/events/{event_id}/jobs/{job_id}": {"get": {
+            "summary": "Status and progress of a background job", "operationId": "getJob",
+            "parameters": EVENT + [_path_param("job_id")], "responses": _ok("Job", "job")}},
+        "/api/events/{event_id}/schedule": {"get": {
+            "summary": "The latest meeting schedule", "operationId": "getSchedule", "parameters": EVENT,
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": schedule_body}}},
+                          **ERROR_RESPONSES}}},
+        "/api/events/{event_id}/search": {"get": {
+            "summary": "Free-text search: ranked capabilities (target=capability) or needs (target=need)",
+            "operationId": "search",
+            "parameters": EVENT + [{**_query("q"), "required": True},
+                                   _query("target", "string", "capability (default) or need"),
+                                   _query("limit", "integer", "1–50, default 10")],
+            "responses": _ok("SearchResult", "results", array=True)}},
+    }
+
+
+def document():
+    """The OpenAPI 3.1 document of the JSON API."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "matcher web API", "version": matcher.__version__,
+                 "description": "Needs, capabilities, precomputed suggestions, decisions and schedules of docking "
+                                "events (军民科技合作项目对接会). Every error is "
+                                '{"ok": false, "error": str, "errors": [...], "status": int}.'},
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "responses": {"Error": {"description": "Error", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}}}},
+        },
+    }

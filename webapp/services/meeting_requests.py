@@ -1,0 +1,62 @@
+"""Meeting requests from participants, approved (becoming accepted pairs) or declined by the organiser."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..db import db
+from ..errors import ValidationFailed
+from ..models import MeetingRequest
+from .pairs import decide, pair_records, refusal
+
+
+def create(event, form):
+    """Record a participant's request to meet about a need × capability pair.
+
+    Raises
+    ------
+    ValidationFailed
+        Unknown ids, missing requester name, a pair the rules forbid, or a duplicate pending request.
+    """
+    need_id, capability_id = (form.get("need_id") or "").strip(), (form.get("capability_id") or "").strip()
+    requester = (form.get("requester") or "").strip()
+    need, capability = pair_records(event.id, need_id, capability_id)
+    if not requester:
+        raise ValidationFailed(_("请填写申请单位或联系人。"), [{"field": "requester", "message": "required"}])
+    refuse = refusal(event.id, need, capability)
+    if refuse:
+        raise ValidationFailed(refuse)
+    pending = db.session.scalar(select(MeetingRequest).filter_by(event_id=event.id, need_id=need_id,
+                                                                 capability_id=capability_id, status="pending"))
+    if pending is not None:
+        raise ValidationFailed(_("该配对已有待审核的会面申请。"))
+    request = MeetingRequest(event_id=event.id, need_id=need_id, capability_id=capability_id,
+                             requester=requester[:200], contact=(form.get("contact") or "").strip()[:200],
+                             message=(form.get("message") or "").strip()[:2000])
+    db.session.add(request)
+    event.data_version += 1
+    db.session.commit()
+    return request
+
+
+def listing(event_id):
+    return db.session.scalars(select(MeetingRequest).where(MeetingRequest.event_id == event_id)
+                              .order_by(MeetingRequest.status != "pending", MeetingRequest.id.desc())).all()
+
+
+def resolve(event, request_id, approve):
+    """Approve (accept the pair) or decline a pending request."""
+    request = db.session.scalar(select(MeetingRequest).filter_by(event_id=event.id, id=request_id))
+    if request is None:
+        raise ValidationFailed(_("会面申请不存在。"))
+    if request.status != "pending":
+        raise ValidationFailed(_("该申请已处理。"))
+    if approve:
+        decide(event, request.need_id, request.capability_id, "accept", source="request")
+    request.status = "approved" if approve else "declined"
+    request.decided_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    event.data_version += 1
+    db.session.commit()
+    return request

@@ -1,0 +1,170 @@
+"""Event statistics, signed outcomes and the organisation-level history kept across events."""
+from __future__ import annotations
+
+import pandas as pd
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from matcher import DOMAINS
+
+from ..db import db
+from ..errors import ValidationFailed
+from ..models import Capability, Decision, Event, Meeting, Need, OrgHistory, Outcome
+
+
+def exclusions(event_id):
+    """Organisation pairs that met or signed at other events (``exclude`` for ``matcher.rank_pairs``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``need_org, capability_org``.
+    """
+    rows = db.session.execute(
+        select(OrgHistory.need_org, OrgHistory.capability_org).distinct()
+        .where(or_(OrgHistory.event_id.is_(None), OrgHistory.event_id != event_id))).all()
+    return pd.DataFrame(rows, columns=["need_org", "capability_org"])
+
+
+def domain_table(event_id):
+    """Per-domain counts of needs, capabilities, accepted pairs, meetings and signed projects.
+
+    Returns
+    -------
+    (list of dict, dict)
+        One row per domain in :data:`matcher.DOMAINS` order, and the totals.
+    """
+    need_domain = dict(db.session.execute(select(Need.need_id, Need.domain).where(Need.event_id == event_id)).all())
+    counts = {
+        "needs": _count_by(Need.domain, Need.event_id == event_id),
+        "capabilities": _count_by(Capability.domain, Capability.event_id == event_id),
+        "accepted": _count_ids(need_domain, select(Decision.need_id).where(
+            Decision.event_id == event_id, Decision.status == "accepted")),
+        "meetings": _count_ids(need_domain, select(Meeting.need_id).where(Meeting.event_id == event_id)),
+        "signed": dict(db.session.execute(select(Outcome.domain, func.sum(Outcome.count))
+                                          .where(Outcome.event_id == event_id).group_by(Outcome.domain)).all()),
+    }
+    rows = [{"domain": d, **{k: int(v.get(d, 0) or 0) for k, v in counts.items()}} for d in DOMAINS]
+    totals = {k: sum(r[k] for r in rows) for k in counts}
+    return rows, totals
+
+
+def _count_by(column, condition):
+    return dict(db.session.execute(select(column, func.count()).where(condition).group_by(column)).all())
+
+
+def _count_ids(domain_of, query):
+    out = {}
+    for need_id in db.session.scalars(query):
+        domain = domain_of.get(need_id, "其他")
+        out[domain] = out.get(domain, 0) + 1
+    return out
+
+
+def outcome_summary(event_id):
+    """'8 项：2 新材料，4 先进制造与自动化，…' for the event's signed outcomes ('' when none)."""
+    by_domain = dict(db.session.execute(select(Outcome.domain, func.sum(Outcome.count))
+                                        .where(Outcome.event_id == event_id).group_by(Outcome.domain)).all())
+    total = sum(int(v) for v in by_domain.values())
+    if not total:
+        return ""
+    parts = [f"{int(by_domain[d])} {d}" for d in DOMAINS if by_domain.get(d)]
+    return _("%(total)s 项：%(parts)s", total=total, parts="，".join(parts))
+
+
+def add_outcome(event, form):
+    """Record a signed outcome from the dashboard form; a pair outcome also enters the history.
+
+    Raises
+    ------
+    ValidationFailed
+        Unknown pair, unknown domain, a count that is not a positive whole number, or neither
+        a pair nor a description.
+    """
+    errors = []
+    pair = (form.get("pair") or "").strip()
+    description = (form.get("description") or "").strip()
+    domain = (form.get("domain") or "").strip()
+    need = capability = None
+    if pair:
+        need_id, _sep, capability_id = pair.partition("|")
+        need = db.session.scalar(select(Need).filter_by(event_id=event.id, need_id=need_id))
+        capability = db.session.scalar(select(Capability).filter_by(event_id=event.id, capability_id=capability_id))
+        if need is None or capability is None:
+            errors.append({"field": "pair", "message": _("所选配对不存在。")})
+    if not pair and not description:
+        errors.append({"field": "description", "message": _("请选择配对或填写签约内容。")})
+    if domain not in DOMAINS:
+        errors.append({"field": "domain", "message": _("请选择领域。")})
+    count = _positive_int(form.get("count"))
+    if count is None:
+        errors.append({"field": "count", "message": _("项目数须为正整数。")})
+    if errors:
+        raise ValidationFailed(_("签约成果未保存：请修正标出的字段。"), errors)
+    outcome = Outcome(event_id=event.id, description=description[:2000], domain=domain, count=count,
+                      need_id=need.need_id if need else "", capability_id=capability.capability_id if capability else "",
+                      need_org=need.org if need else "", capability_org=capability.org if capability else "")
+    db.session.add(outcome)
+    if need is not None:
+        _remember(need.org, capability.org, event, "signed")
+    event.data_version += 1
+    db.session.commit()
+    return outcome
+
+
+def delete_outcome(event, outcome_id):
+    outcome = db.session.scalar(select(Outcome).filter_by(event_id=event.id, id=outcome_id))
+    if outcome is not None:
+        db.session.delete(outcome)
+        event.data_version += 1
+        db.session.commit()
+
+
+def outcomes(event_id):
+    return db.session.scalars(select(Outcome).where(Outcome.event_id == event_id).order_by(Outcome.id)).all()
+
+
+def record_meetings(event):
+    """Copy the event's scheduled meetings into the history (idempotent); return how many pairs are new."""
+    pairs = set(db.session.execute(select(Meeting.need_org, Meeting.capability_org)
+                                   .where(Meeting.event_id == event.id)).all())
+    added = sum(_remember(n, c, event, "met") for n, c in sorted(pairs))
+    db.session.commit()
+    return added
+
+
+def _remember(need_org, capability_org, event, kind):
+    known = db.session.scalar(select(OrgHistory.id).filter_by(need_org=need_org, capability_org=capability_org,
+                                                              event_id=event.id, kind=kind))
+    if known is None:
+        db.session.add(OrgHistory(need_org=need_org, capability_org=capability_org, event_id=event.id,
+                                  event_name=event.name, kind=kind))
+        return True
+    return False
+
+
+def history(limit=500):
+    """The organisation-level history, newest first, with the event names kept even if an event is deleted."""
+    return db.session.scalars(select(OrgHistory).order_by(OrgHistory.id.desc()).limit(limit)).all()
+
+
+def history_outcomes():
+    """Signed outcomes of every event, per event and domain (the cross-event table)."""
+    rows = db.session.execute(select(Event.id, Event.name, Event.date, Outcome.domain, func.sum(Outcome.count))
+                              .join(Outcome, Outcome.event_id == Event.id)
+                              .group_by(Event.id, Event.name, Event.date, Outcome.domain)).all()
+    table = {}
+    for event_id, name, date, domain, count in rows:
+        entry = table.setdefault(event_id, {"event_id": event_id, "name": name, "date": date, "total": 0,
+                                            "by_domain": {}})
+        entry["by_domain"][domain] = int(count)
+        entry["total"] += int(count)
+    return sorted(table.values(), key=lambda e: (e["date"] is None, e["date"]), reverse=True)
+
+
+def _positive_int(value):
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if number >= 1 else None

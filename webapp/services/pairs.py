@@ -1,0 +1,264 @@
+"""Suggestions as pages show them, and the organiser's decisions on pairs (accept, reject, lock).
+
+Eligibility is re-checked against the *current* records with
+``matcher.clearance_allows``, so a re-imported qualification takes effect
+before the next ranking; forbidden pairs are refused with the rule's reason.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+
+from matcher import clearance_allows
+
+from ..db import db
+from ..errors import ValidationFailed
+from ..models import Capability, Decision, Need, Suggestion
+from .ranking import pair_score
+
+ACTIONS = ("accept", "reject", "lock", "unlock", "clear")
+
+
+@dataclass
+class Filters:
+    """Suggestion filters from a query string: partner domain, minimum score, eligible only."""
+
+    domain: str = ""
+    min_score: float | None = None
+    eligible_only: bool = True
+    hide_rejected: bool = False
+
+    @classmethod
+    def from_args(cls, args):
+        try:
+            min_score = float(args["min_score"]) if args.get("min_score", "").strip() else None
+        except ValueError:
+            min_score = None
+        # A form sends a hidden "0" before the checkbox's "1"; the API sends one value.
+        values = args.getlist("eligible") if hasattr(args, "getlist") else [args.get("eligible", "1")]
+        eligible = not values or any(v in ("1", "true", "on") for v in values)
+        return cls(args.get("domain", "").strip(), min_score, eligible, args.get("hide_rejected") == "1")
+
+
+def suggestions(event_id, *, need_id=None, capability_id=None, filters=None, limit=None):
+    """Stored suggestions for one need (ranked capabilities) or one capability (ranked needs).
+
+    Returns
+    -------
+    list of dict
+        Suggestion columns plus ``decision`` ("accepted", "rejected" or None), ``locked``,
+        ``eligible`` (clearance rule on the current records), ``terms`` (shared terms as a
+        list) and ``partner_description``.
+    """
+    filters = filters or Filters()
+    direction = "need" if need_id is not None else "capability"
+    key = Suggestion.need_id == need_id if need_id is not None else Suggestion.capability_id == capability_id
+    query = select(Suggestion).where(Suggestion.event_id == event_id, Suggestion.direction == direction, key)
+    if filters.min_score is not None:
+        query = query.where(Suggestion.score >= filters.min_score)
+    if filters.domain:
+        column = Suggestion.capability_domain if direction == "need" else Suggestion.need_domain
+        query = query.where(column == filters.domain)
+    rows = db.session.scalars(query.order_by(Suggestion.rank).limit(limit)).all()
+    clearance, classification = _tiers(event_id, rows)
+    decisions = _decisions(event_id, rows)
+    partner, partner_id = (Capability, "capability_id") if direction == "need" else (Need, "need_id")
+    texts = dict(db.session.execute(select(getattr(partner, partner_id), partner.description).where(
+        partner.event_id == event_id, getattr(partner, partner_id).in_({getattr(r, partner_id) for r in rows}))).all())
+    out = []
+    for row in rows:
+        item = {c.name: getattr(row, c.name) for c in Suggestion.__table__.columns}
+        decision = decisions.get((row.need_id, row.capability_id))
+        item["decision"] = decision.status if decision else None
+        item["locked"] = bool(decision and decision.locked)
+        tiers = clearance.get(row.need_id), classification.get(row.capability_id)
+        item["eligible"] = None not in tiers and clearance_allows(*tiers)
+        if filters.eligible_only and not item["eligible"]:
+            continue
+        if filters.hide_rejected and item["decision"] == "rejected":
+            continue
+        item["terms"] = [t for t in (row.shared_terms or "").split("；") if t]
+        item["partner_description"] = texts.get(getattr(row, partner_id), "")
+        out.append(item)
+    return out
+
+
+def _tiers(event_id, rows):
+    need_ids = {r.need_id for r in rows}
+    capability_ids = {r.capability_id for r in rows}
+    clearance = dict(db.session.execute(select(Need.need_id, Need.clearance).where(
+        Need.event_id == event_id, Need.need_id.in_(need_ids))).all())
+    classification = dict(db.session.execute(select(Capability.capability_id, Capability.classification).where(
+        Capability.event_id == event_id, Capability.capability_id.in_(capability_ids))).all())
+    return clearance, classification
+
+
+def _decisions(event_id, rows):
+    if not rows:
+        return {}
+    need_ids = {r.need_id for r in rows}
+    capability_ids = {r.capability_id for r in rows}
+    found = db.session.scalars(select(Decision).where(
+        Decision.event_id == event_id, Decision.need_id.in_(need_ids), Decision.capability_id.in_(capability_ids)))
+    return {(d.need_id, d.capability_id): d for d in found}
+
+
+def decide(event, need_id, capability_id, action, *, source="organiser"):
+    """Apply ``action`` (accept, reject, lock, unlock, clear) to a pair of the event.
+
+    Returns
+    -------
+    Decision or None
+        None after "clear".
+
+    Raises
+    ------
+    ValidationFailed
+        Unknown action or ids, or accepting a pair the rules forbid.
+    """
+    if action not in ACTIONS:
+        raise ValidationFailed(_("未知操作“%(action)s”，可选：%(allowed)s", action=action, allowed=", ".join(ACTIONS)),
+                               [{"field": "action", "message": "one of " + ", ".join(ACTIONS)}])
+    need, capability = pair_records(event.id, need_id, capability_id)
+    decision = db.session.scalar(select(Decision).filter_by(event_id=event.id, need_id=need_id,
+                                                            capability_id=capability_id))
+    if action == "clear":
+        if decision is not None:
+            db.session.delete(decision)
+        _touch(event)
+        return None
+    if action in ("accept", "lock"):
+        refuse = refusal(event.id, need, capability)
+        if refuse:
+            raise ValidationFailed(refuse, [{"field": "capability_id", "message": refuse}])
+    if decision is None:
+        decision = Decision(event_id=event.id, need_id=need_id, capability_id=capability_id, source=source)
+        db.session.add(decision)
+    if action == "reject":
+        decision.status, decision.locked, decision.lock_slot, decision.lock_table = "rejected", False, None, None
+    elif action == "unlock":
+        decision.locked, decision.lock_slot, decision.lock_table = False, None, None
+    else:
+        decision.status = "accepted"
+        decision.locked = decision.locked or action == "lock"
+    _touch(event)
+    return decision
+
+
+def refusal(event_id, need, capability):
+    """Why the pair may not be accepted ('' when it may), from the current records and the last ranking."""
+    if need.org and need.org == capability.org:
+        return _("同一单位的需求与成果不能配对。")
+    if not clearance_allows(need.clearance, capability.classification):
+        return _("保密资质不足：企业资质“%(clearance)s”不能对接密级为“%(tier)s”的成果。",
+                 clearance=need.clearance, tier=capability.classification)
+    score, rule = pair_score(event_id, need.need_id, capability.capability_id)
+    if score is not None and math.isinf(score) and rule == "excluded":
+        return _("这两家单位在以往对接会上已会面或签约，不再重复推荐。")
+    return ""
+
+
+def pair_records(event_id, need_id, capability_id):
+    need = db.session.scalar(select(Need).filter_by(event_id=event_id, need_id=need_id))
+    capability = db.session.scalar(select(Capability).filter_by(event_id=event_id, capability_id=capability_id))
+    problems = []
+    if need is None:
+        problems.append({"field": "need_id", "message": _("需求编号“%(id)s”不存在。", id=need_id)})
+    if capability is None:
+        problems.append({"field": "capability_id", "message": _("成果编号“%(id)s”不存在。", id=capability_id)})
+    if problems:
+        raise ValidationFailed("；".join(p["message"] for p in problems), problems)
+    return need, capability
+
+
+def accept_top(event, per_need, *, min_score=None):
+    """Accept the best ``per_need`` eligible, undecided suggestions of every need; return how many."""
+    if not isinstance(per_need, int) or not 1 <= per_need <= 10:
+        raise ValidationFailed(_("每项需求接受的推荐数须为 1–10。"), [{"field": "per_need", "message": "1..10"}])
+    query = select(Suggestion).where(Suggestion.event_id == event.id, Suggestion.direction == "need")
+    if min_score is not None:
+        query = query.where(Suggestion.score >= min_score)
+    rows = db.session.scalars(query.order_by(Suggestion.need_id, Suggestion.rank)).all()
+    decided = {(d.need_id, d.capability_id): d for d in db.session.scalars(
+        select(Decision).where(Decision.event_id == event.id))}
+    clearance, classification = _tiers(event.id, rows)
+    taken, added = {}, 0
+    for row in rows:
+        if taken.get(row.need_id, 0) >= per_need:
+            continue
+        decision = decided.get((row.need_id, row.capability_id))
+        tiers = clearance.get(row.need_id), classification.get(row.capability_id)
+        if None in tiers or not clearance_allows(*tiers) or (decision and decision.status == "rejected"):
+            continue
+        taken[row.need_id] = taken.get(row.need_id, 0) + 1
+        if decision is None:
+            db.session.add(Decision(event_id=event.id, need_id=row.need_id, capability_id=row.capability_id,
+                                    status="accepted", source="bulk"))
+            added += 1
+    _touch(event)
+    return added
+
+
+def accepted_pairs(event_id):
+    """Accepted pairs with titles, organisations, score (need-direction) and reason.
+
+    Returns
+    -------
+    list of dict
+        Keys ``decision`` (the Decision), ``need``, ``capability`` (records), ``score``, ``reason``, ``terms``.
+    """
+    decisions = db.session.scalars(select(Decision).where(Decision.event_id == event_id,
+                                                          Decision.status == "accepted")
+                                   .order_by(Decision.need_id, Decision.capability_id)).all()
+    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(Need.event_id == event_id))}
+    capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
+        Capability.event_id == event_id))}
+    reasons = {(s.need_id, s.capability_id): s for s in db.session.scalars(select(Suggestion).where(
+        Suggestion.event_id == event_id, Suggestion.direction == "need"))}
+    out = []
+    for decision in decisions:
+        suggestion = reasons.get((decision.need_id, decision.capability_id))
+        score, _rule = pair_score(event_id, decision.need_id, decision.capability_id)
+        out.append({"decision": decision, "need": needs.get(decision.need_id),
+                    "capability": capabilities.get(decision.capability_id),
+                    "score": score if score is not None and math.isfinite(score) else None,
+                    "reason": suggestion.reason if suggestion else "",
+                    "terms": [t for t in (suggestion.shared_terms if suggestion else "").split("；") if t]})
+    return out
+
+
+def clear_all(event):
+    """Forget every decision of the event (the pairings page's reset button)."""
+    db.session.execute(delete(Decision).where(Decision.event_id == event.id))
+    _touch(event)
+
+
+def _touch(event):
+    event.data_version += 1
+    db.session.commit()
+
+
+def overview(event_id, kind, *, domain=""):
+    """Records of one kind with their best suggestion and number of accepted pairs.
+
+    Returns
+    -------
+    list of dict
+        ``record``, ``top`` (the rank-1 Suggestion or None) and ``accepted`` (int).
+    """
+    model, id_column = (Need, "need_id") if kind == "need" else (Capability, "capability_id")
+    query = select(model).where(model.event_id == event_id)
+    if domain:
+        query = query.where(model.domain == domain)
+    records = db.session.scalars(query.order_by(getattr(model, id_column))).all()
+    tops = {getattr(s, id_column): s for s in db.session.scalars(select(Suggestion).where(
+        Suggestion.event_id == event_id, Suggestion.direction == kind, Suggestion.rank == 1))}
+    accepted = {}
+    for value in db.session.scalars(select(getattr(Decision, id_column)).where(
+            Decision.event_id == event_id, Decision.status == "accepted")):
+        accepted[value] = accepted.get(value, 0) + 1
+    return [{"record": r, "top": tops.get(getattr(r, id_column)), "accepted": accepted.get(getattr(r, id_column), 0)}
+            for r in records]

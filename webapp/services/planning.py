@@ -1,0 +1,293 @@
+"""Meeting schedules: run ``matcher.schedule_meetings`` on the accepted pairs, store and present the plan.
+
+Locked pairs keep their slot (and table); a lock without a slot yet takes the
+slot of its first scheduled meeting. Moving a meeting by hand locks it where
+the organiser put it and re-plans everything else around it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+
+import pandas as pd
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, insert, select
+
+from matcher import InfeasibleScheduleError
+from matcher.constraints import EXCLUDED_BY
+from matcher.schedule import Schedule, schedule_meetings
+
+from ..db import db
+from ..errors import ValidationFailed
+from ..models import Decision, Event, Job, Meeting, ScheduleRun, Unscheduled
+from ..state import get_jobs
+from .frames import pairs_records
+from .pairs import accepted_pairs
+from .ranking import active_job, pair_score
+
+MEETING_COLUMNS = ["slot", "table", "need_id", "capability_id", "need_org", "capability_org", "score", "locked"]
+UNSCHEDULED_COLUMNS = ["kind", "need_id", "capability_id", "need_org", "capability_org", "org", "score", "reason"]
+
+
+def start_schedule(event, *, revert=None):
+    """Queue a scheduling job for the event's accepted pairs.
+
+    Parameters
+    ----------
+    revert : dict, optional
+        ``{"decision_id", "locked", "lock_slot", "lock_table"}`` restored if the plan is infeasible
+        (a hand move that cannot work is undone).
+
+    Raises
+    ------
+    ValidationFailed
+        No accepted pairs, or a job for this event is already running.
+    """
+    if active_job(event.id, "schedule") is not None:
+        raise ValidationFailed(_("日程正在计算中，请稍候。"))
+    if db.session.scalar(select(Decision.id).filter_by(event_id=event.id, status="accepted").limit(1)) is None:
+        raise ValidationFailed(_("还没有已确认的配对：请先在推荐页面接受配对。"))
+    job = Job(event_id=event.id, kind="schedule", status="queued", stage="queued", payload={"revert": revert})
+    db.session.add(job)
+    event.data_version += 1
+    db.session.commit()
+    get_jobs().submit(job.id, functools.partial(run_schedule, event.id))
+    return job
+
+
+def run_schedule(event_id, job, progress):
+    """Job body: schedule the accepted pairs and replace the event's stored plan."""
+    event = db.session.get(Event, event_id)
+    progress(10, "loading")
+    pairs, forbidden = _candidate_pairs(event_id)
+    if pairs.empty:
+        raise ValidationFailed(_("没有可排会的配对：已确认的配对均不满足对接规则。"))
+    locked = _locks(event)
+    progress(30, "schedule")
+    try:
+        plan = schedule_meetings(pairs, slots=event.slots, tables=event.tables, max_meetings=event.max_meetings,
+                                 locked=locked if len(locked) else None,
+                                 time_limit=float(current_app.config["SCHEDULE_TIME_LIMIT"]))
+    except InfeasibleScheduleError:
+        _undo_move(job.payload.get("revert"))
+        raise
+    progress(90, "saving")
+    _store(event, plan, forbidden)
+
+
+def _candidate_pairs(event_id):
+    """Accepted pairs with their scores; pairs the rules now forbid are set aside with the rule's reason."""
+    rows, forbidden = [], []
+    for item in accepted_pairs(event_id):
+        need, capability = item["need"], item["capability"]
+        if need is None or capability is None:
+            continue
+        score, rule = pair_score(event_id, need.need_id, capability.capability_id)
+        row = {"need_id": need.need_id, "capability_id": capability.capability_id, "need_org": need.org,
+               "capability_org": capability.org, "score": score, "need_clearance": need.clearance,
+               "capability_classification": capability.classification}
+        if score is None:
+            raise ValidationFailed(_("已确认的配对 %(need)s ↔ %(capability)s 没有得分：请先重新计算推荐。",
+                                     need=need.need_id, capability=capability.capability_id))
+        if math.isinf(score):
+            forbidden.append(dict(row, kind="pair", org="", score=None, reason=EXCLUDED_BY.get(rule, rule)))
+            continue
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["need_id", "capability_id", "need_org", "capability_org", "score",
+                                        "need_clearance", "capability_classification"])
+    return frame, forbidden
+
+
+def _locks(event):
+    """Locked pairs with a slot inside the event's grid (a lock outside a shrunk grid waits for a new slot)."""
+    locks = [d for d in db.session.scalars(select(Decision).where(
+        Decision.event_id == event.id, Decision.status == "accepted", Decision.locked.is_(True),
+        Decision.lock_slot.is_not(None))) if d.lock_slot <= event.slots and (d.lock_table or 0) <= event.tables]
+    return pd.DataFrame([{"need_id": d.need_id, "capability_id": d.capability_id, "slot": d.lock_slot,
+                          "table": d.lock_table} for d in locks], columns=["need_id", "capability_id", "slot", "table"])
+
+
+def _store(event, plan, forbidden):
+    db.session.execute(delete(Meeting).where(Meeting.event_id == event.id))
+    db.session.execute(delete(Unscheduled).where(Unscheduled.event_id == event.id))
+    db.session.execute(delete(ScheduleRun).where(ScheduleRun.event_id == event.id))
+    run = ScheduleRun(event_id=event.id, status=plan.status, objective=float(plan.objective),
+                      bound=_finite(plan.bound), gap=_finite(plan.gap), message=plan.message or "",
+                      solve_seconds=float(plan.solve_seconds), fairness_level=int(plan.fairness_level),
+                      slots=plan.slots, tables=plan.tables)
+    db.session.add(run)
+    db.session.flush()
+    meetings = plan.meetings.rename(columns={"table": "table_no"})
+    rows = pairs_records(meetings, ["slot", "table_no", "need_id", "capability_id", "need_org", "capability_org",
+                                    "score", "locked"])
+    if rows:
+        db.session.execute(insert(Meeting), [dict(r, run_id=run.id, event_id=event.id) for r in rows])
+    left_out = pairs_records(plan.unscheduled.fillna({"need_id": "", "capability_id": "", "need_org": "",
+                                                      "capability_org": "", "org": "", "reason": ""}),
+                             UNSCHEDULED_COLUMNS)
+    left_out += [{c: row[c] for c in UNSCHEDULED_COLUMNS} for row in forbidden]
+    if left_out:
+        db.session.execute(insert(Unscheduled), [dict(r, run_id=run.id, event_id=event.id) for r in left_out])
+    _pin_new_locks(event.id, plan.meetings)
+    event.data_version += 1
+    db.session.commit()
+
+
+def _pin_new_locks(event_id, meetings):
+    placed = {(m.need_id, m.capability_id): (int(m.slot), int(m.table)) for m in meetings.itertuples()}
+    for decision in db.session.scalars(select(Decision).where(Decision.event_id == event_id,
+                                                              Decision.locked.is_(True),
+                                                              Decision.lock_slot.is_(None))):
+        if (decision.need_id, decision.capability_id) in placed:
+            decision.lock_slot, decision.lock_table = placed[(decision.need_id, decision.capability_id)]
+
+
+def _undo_move(revert):
+    if not revert:
+        return
+    decision = db.session.get(Decision, revert["decision_id"])
+    if decision is not None:
+        decision.locked, decision.lock_slot, decision.lock_table = (revert["locked"], revert["lock_slot"],
+                                                                    revert["lock_table"])
+        db.session.commit()
+
+
+def move_meeting(event, meeting_id, slot, table):
+    """Lock a scheduled meeting at ``slot``/``table`` and re-plan around it.
+
+    Raises
+    ------
+    ValidationFailed
+        Unknown meeting, slot or table outside the event's grid, or a clash with another locked meeting.
+    """
+    meeting = db.session.scalar(select(Meeting).filter_by(event_id=event.id, id=meeting_id))
+    if meeting is None:
+        raise ValidationFailed(_("会面不存在，日程可能已更新。"))
+    slot, table = _grid_int(slot, event.slots, "slot"), _grid_int(table, event.tables, "table")
+    decision = db.session.scalar(select(Decision).filter_by(event_id=event.id, need_id=meeting.need_id,
+                                                            capability_id=meeting.capability_id))
+    if decision is None or decision.status != "accepted":
+        raise ValidationFailed(_("该会面对应的配对已不再是“已接受”状态。"))
+    clash = _lock_clash(event.id, decision, meeting, slot, table)
+    if clash:
+        raise ValidationFailed(clash)
+    revert = {"decision_id": decision.id, "locked": decision.locked, "lock_slot": decision.lock_slot,
+              "lock_table": decision.lock_table}
+    decision.locked, decision.lock_slot, decision.lock_table = True, slot, table
+    db.session.commit()
+    return start_schedule(event, revert=revert)
+
+
+def _grid_int(value, limit, field):
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if not 1 <= number <= limit:
+        label = _("时段") if field == "slot" else _("桌号")
+        raise ValidationFailed(_("%(label)s须为 1–%(limit)s 的整数。", label=label, limit=limit),
+                               [{"field": field, "message": f"1..{limit}"}])
+    return number
+
+
+def _lock_clash(event_id, decision, meeting, slot, table):
+    others = db.session.scalars(select(Decision).where(Decision.event_id == event_id, Decision.locked.is_(True),
+                                                       Decision.lock_slot == slot, Decision.id != decision.id))
+    meetings = {(m.need_id, m.capability_id): m for m in db.session.scalars(
+        select(Meeting).where(Meeting.event_id == event_id))}
+    for other in others:
+        if other.lock_table == table:
+            return _("第 %(slot)s 时段 %(table)s 号桌已有锁定的会面。", slot=slot, table=table)
+        placed = meetings.get((other.need_id, other.capability_id))
+        if placed and {placed.need_org, placed.capability_org} & {meeting.need_org, meeting.capability_org}:
+            return _("该时段一方已有锁定的会面。")
+    return ""
+
+
+def set_lock(event, meeting_id, locked):
+    """Lock a meeting where it is (or unlock it) without re-planning."""
+    meeting = db.session.scalar(select(Meeting).filter_by(event_id=event.id, id=meeting_id))
+    if meeting is None:
+        raise ValidationFailed(_("会面不存在，日程可能已更新。"))
+    decision = db.session.scalar(select(Decision).filter_by(event_id=event.id, need_id=meeting.need_id,
+                                                            capability_id=meeting.capability_id))
+    if decision is not None:
+        decision.locked = locked
+        decision.lock_slot, decision.lock_table = (meeting.slot, meeting.table_no) if locked else (None, None)
+    meeting.locked = locked
+    event.data_version += 1
+    db.session.commit()
+
+
+def latest_run(event_id):
+    return db.session.scalar(select(ScheduleRun).where(ScheduleRun.event_id == event_id).order_by(ScheduleRun.id.desc()))
+
+
+def slot_labels(event):
+    """``{slot: "09:00–09:20"}`` from the event's start time and slot length."""
+    try:
+        start = dt.datetime.strptime(event.start_time or "09:00", "%H:%M")
+    except ValueError:
+        start = dt.datetime.strptime("09:00", "%H:%M")
+    step = dt.timedelta(minutes=event.slot_minutes)
+    return {s: f"{(start + step * (s - 1)):%H:%M}–{(start + step * s):%H:%M}" for s in range(1, event.slots + 1)}
+
+
+def meetings(event_id):
+    return db.session.scalars(select(Meeting).where(Meeting.event_id == event_id)
+                              .order_by(Meeting.slot, Meeting.table_no)).all()
+
+
+def unscheduled(event_id):
+    return db.session.scalars(select(Unscheduled).where(Unscheduled.event_id == event_id)
+                              .order_by(Unscheduled.kind, Unscheduled.need_id)).all()
+
+
+def grid(event, rows):
+    """``{slot: {table: Meeting}}`` for the slot × table grid."""
+    out = {s: {} for s in range(1, event.slots + 1)}
+    for meeting in rows:
+        out.setdefault(meeting.slot, {})[meeting.table_no] = meeting
+    return out
+
+
+def agendas(event_id, rows):
+    """Personal agendas: ``{organisation: [(Meeting, partner organisation, side)]}``, by slot, orgs sorted."""
+    out = {}
+    for meeting in rows:
+        out.setdefault(meeting.need_org, []).append((meeting, meeting.capability_org, "need"))
+        out.setdefault(meeting.capability_org, []).append((meeting, meeting.need_org, "capability"))
+    return {org: sorted(items, key=lambda item: item[0].slot) for org, items in sorted(out.items())}
+
+
+def schedule_object(event_id):
+    """The stored plan as a :class:`matcher.schedule.Schedule` (for ``matcher.agenda.write_agenda``)."""
+    run = latest_run(event_id)
+    if run is None:
+        return None
+    meeting_rows = [{"slot": m.slot, "table": m.table_no, "need_id": m.need_id, "capability_id": m.capability_id,
+                     "need_org": m.need_org, "capability_org": m.capability_org, "score": m.score,
+                     "locked": m.locked} for m in meetings(event_id)]
+    left_out = [{c: getattr(u, c) for c in UNSCHEDULED_COLUMNS} for u in unscheduled(event_id)]
+    return Schedule(meetings=pd.DataFrame(meeting_rows, columns=MEETING_COLUMNS),
+                    unscheduled=pd.DataFrame(left_out, columns=UNSCHEDULED_COLUMNS), objective=run.objective,
+                    bound=math.nan if run.bound is None else run.bound, gap=math.nan if run.gap is None else run.gap,
+                    status=run.status, message=run.message, solve_seconds=run.solve_seconds, slots=run.slots,
+                    tables=run.tables, fairness_level=run.fairness_level)
+
+
+def _finite(value):
+    return float(value) if value is not None and math.isfinite(float(value)) else None
+
+
+
+def record_titles(event_id):
+    """``({need_id: Need}, {capability_id: Capability})`` for labelling meetings."""
+    from ..models import Capability, Need
+
+    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(Need.event_id == event_id))}
+    capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
+        Capability.event_id == event_id))}
+    return needs, capabilities

@@ -1,0 +1,119 @@
+"""Shared view helpers: the current event, safe redirects, flashing errors, template filters."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote, urlsplit
+
+from flask import Response, abort, flash, g, redirect, request
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+import matcher
+from matcher import DOMAINS
+
+from .db import db
+from .models import Event
+
+#: Event tabs: (endpoint, label, key).
+EVENT_TABS = (
+    ("dashboard.show", _l("概览"), "dashboard"),
+    ("imports.index", _l("导入数据"), "imports"),
+    ("suggestions.needs", _l("需求推荐"), "needs"),
+    ("suggestions.capabilities", _l("成果推荐"), "capabilities"),
+    ("search.orgs", _l("参会单位"), "orgs"),
+    ("pairings.index", _l("对接配对"), "pairings"),
+    ("requests.index", _l("会面申请"), "requests"),
+    ("schedule.show", _l("会面日程"), "schedule"),
+    ("roadshow.show", _l("路演安排"), "roadshow"),
+    ("exports.index", _l("导出"), "exports"),
+    ("events.edit", _l("设置"), "settings"),
+)
+
+#: Display names of the controlled vocabularies (the stored values stay canonical Chinese).
+VOCABULARY = {
+    "电子信息": _l("电子信息"), "新材料": _l("新材料"), "先进制造与自动化": _l("先进制造与自动化"),
+    "高技术服务": _l("高技术服务"), "生物医药": _l("生物医药"), "其他": _l("其他"),
+    "无": _l("无"), "三级": _l("三级"), "二级": _l("二级"), "一级": _l("一级"),
+    "公开": _l("公开"), "内部": _l("内部"), "秘密": _l("秘密"), "机密": _l("机密"),
+}
+
+#: Badge colour of qualifications and tiers: from open (0) to most restricted (3).
+TIER_CLASS = {"无": 0, "公开": 0, "三级": 1, "内部": 1, "二级": 2, "秘密": 2, "一级": 3, "机密": 3}
+
+
+def get_event(event_id):
+    """The event or 404; also made available to templates as ``event``."""
+    event = g.get("event")
+    if event is not None and event.id == event_id:
+        return event
+    event = db.session.get(Event, event_id)
+    if event is None:
+        abort(404)
+    g.event = event
+    return event
+
+
+def back(default):
+    """Redirect to the form's ``next`` field when it is a local path, else to ``default``."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    parts = urlsplit(target)
+    # "//host" and "/\\host" are other sites to a browser; only plain local paths are followed.
+    if target.startswith("/") and not target.startswith(("//", "/\\")) and not parts.scheme and not parts.netloc:
+        return redirect(target)
+    return redirect(default)
+
+
+def flash_failure(error):
+    """Flash a ValidationFailed (and its field messages) as an error."""
+    flash(str(error.description), "error")
+    for problem in getattr(error, "errors", []):
+        if problem.get("message") and problem.get("field"):
+            flash(problem["message"], "error")
+
+
+def attachment(content, filename, mimetype, fallback):
+    """A download response with an RFC 5987 ``filename*`` (UTF-8) and an ASCII ``filename`` fallback."""
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "", ascii_name)
+    if not re.search(r"[A-Za-z0-9]", ascii_name.rsplit(".", 1)[0]):
+        ascii_name = fallback
+    response = Response(content, content_type=mimetype)
+    response.headers["Content-Disposition"] = (f"attachment; filename=\"{ascii_name}\"; "
+                                               f"filename*=UTF-8''{quote(filename, safe='')}")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def highlight(text, terms):
+    """Escape ``text`` and wrap every occurrence of ``terms`` in ``<mark>`` (longest term first)."""
+    text = "" if text is None else str(text)
+    terms = sorted({t for t in (terms or []) if t and t.strip()}, key=len, reverse=True)
+    if not terms:
+        return escape(text)
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    pieces, last = [], 0
+    for match in pattern.finditer(text):
+        pieces += [escape(text[last:match.start()]), Markup("<mark>"), escape(match.group(0)), Markup("</mark>")]
+        last = match.end()
+    pieces.append(escape(text[last:]))
+    return Markup("").join(pieces)
+
+
+def _context():
+    return {"event": g.get("event"), "EVENT_TABS": EVENT_TABS}
+
+
+def _stage_label(stage):
+    from .services.ranking import STAGES
+
+    return STAGES.get(stage, stage)
+
+
+def init_app(app):
+    app.jinja_env.filters["highlight"] = highlight
+    app.jinja_env.filters["label"] = lambda value: VOCABULARY.get(value, value)
+    app.jinja_env.filters["keywords"] = lambda value: _l("、").join(k for k in str(value or "").split(";") if k)
+    app.context_processor(_context)
+    app.jinja_env.globals.update(VERSION=matcher.__version__, DOMAIN_CLASS={d: i for i, d in enumerate(DOMAINS)}, TIER_CLASS=TIER_CLASS,
+                                 stage_label=_stage_label)
