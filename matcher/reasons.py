@@ -11,6 +11,12 @@ from .lexical import ENGLISH_STOPWORDS, analyse, normalise_text
 
 #: Characters that never start or end a shared term (function words, conjunctions).
 _EDGE_CHARS = set("的了和与及在是对为等将把被从以其或并而且也都各该此这那个于中上下其之所可能用由使")
+#: Words too general to explain a match on their own (they still count for ranking).
+GENERIC_TERMS = frozenset(
+    "开发 研发 提高 提升 技术 研究 处理 生产 应用 方法 系统 问题 需求 实现 采用 进行 通过 能力 项目 企业 产品 "
+    "设计 优化 要求 目前 希望 现有 我们 我司 公司 团队 课题组 成果 合作 解决 相关 具有 以上 以下 达到 降低 减少 "
+    "增加 改进 改善 基于 针对 国内 国外 行业 领域 平台 服务 关键 新型 高效 自主".split()
+)
 _WORD_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaffa-z0-9]")
 _LATIN = re.compile(r"[a-z0-9]")
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]?")
@@ -53,7 +59,7 @@ def shared_terms(need_text, capability_text, weight, *, max_terms=MAX_TERMS):
                 candidates[term] = _term_weight(term, weight)
     kept = []
     for term in sorted(candidates, key=lambda t: (-candidates[t], t)):
-        if candidates[term] <= 0 or any(term in other for other in kept):
+        if candidates[term] <= 0 or term in GENERIC_TERMS or any(term in other for other in kept):
             continue
         kept.append(term)
         if len(kept) == max_terms:
