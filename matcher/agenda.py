@@ -6,15 +6,13 @@ crash never leaves half a workbook behind.
 """
 from __future__ import annotations
 
-import os
 import pathlib
 import re
-import tempfile
 
 import pandas as pd
 
 from matcher.errors import InputError
-from matcher.export import neutralise_formulas
+from matcher.export import atomic_path, neutralise_formulas
 
 __all__ = ["agenda_frames", "write_agenda"]
 
@@ -27,14 +25,14 @@ SUFFIXES = (".xlsx", ".csv")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
-def _neutralise(frame):
-    """Copy of ``frame`` with lists joined by ';' and formula-like text prefixed with "'"."""
+def _join_lists(frame):
+    """Copy of ``frame`` with list and tuple cells joined by ';' (spreadsheets hold text)."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object:
             out[column] = out[column].map(
                 lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-    return neutralise_formulas(out)
+    return out
 
 
 def _grid(schedule):
@@ -105,22 +103,6 @@ def _sheet_name(name, used):
     return candidate
 
 
-def _atomic(path, write):
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
-                                         suffix=path.suffix)
-    os.close(handle)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(temporary)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; match open()
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def _write_workbook(frames, schedule, path):
     agendas = frames.pop("agendas")
     used = {name.casefold() for name in (GRID_SHEET, MEETINGS_SHEET, UNSCHEDULED_SHEET,
@@ -133,12 +115,9 @@ def _write_workbook(frames, schedule, path):
     sheets.append((UNSCHEDULED_SHEET, frames[UNSCHEDULED_SHEET]))
     if ROADSHOW_SHEET in frames:
         sheets.append((ROADSHOW_SHEET, frames[ROADSHOW_SHEET]))
-
-    def write(temporary):
-        with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
-            for name, frame in sheets:
-                _neutralise(frame).to_excel(writer, sheet_name=name, index=False)
-    _atomic(path, write)
+    with atomic_path(path) as temporary, pd.ExcelWriter(temporary, engine="openpyxl") as writer:
+        for name, frame in sheets:
+            neutralise_formulas(_join_lists(frame)).to_excel(writer, sheet_name=name, index=False)
     return [path]
 
 
@@ -150,9 +129,9 @@ def _write_csvs(frames, path):
         if key not in frames:
             continue
         target = path.with_name(f"{path.stem}_{part}.csv")
-        frame = _neutralise(frames[key])
-        _atomic(target, lambda temporary, f=frame: f.to_csv(temporary, index=False,
-                                                            encoding="utf-8-sig"))
+        frame = neutralise_formulas(_join_lists(frames[key]))
+        with atomic_path(target) as temporary:
+            frame.to_csv(temporary, index=False, encoding="utf-8-sig")
         written.append(target)
     return written
 

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pathlib
-import zipfile
 
 import click
-import pandas as pd
 
+from matcher import sources
 from matcher.agenda import write_agenda
 from matcher.errors import InputError, MatcherError
 from matcher.schedule import schedule_meetings
@@ -14,11 +13,13 @@ from matcher.schedule import schedule_meetings
 __all__ = ["read_table", "schedule_command"]
 
 TABLE_SUFFIXES = (".csv", ".xlsx")
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 
 
 def read_table(path, *, name="file"):
-    """Read a CSV (UTF-8, UTF-8 with BOM or GB18030) or XLSX table with every cell as text.
+    """Read a CSV (UTF-8, UTF-8 with BOM, UTF-16 or GB18030) or XLSX table with every cell as text.
+
+    Decoding and parsing are :func:`matcher.sources.read_table`'s; this only restricts the
+    suffixes and names the table in the errors it raises itself.
 
     Parameters
     ----------
@@ -29,12 +30,12 @@ def read_table(path, *, name="file"):
     Returns
     -------
     pandas.DataFrame
-        Cells as strings; empty cells are NaN. Ids keep leading zeros.
+        Cells as strings (``str`` dtype, stripped); empty cells are NaN. Ids keep leading zeros.
 
     Raises
     ------
     InputError
-        The file is missing, has another suffix, or cannot be parsed.
+        The file is missing, has another suffix, or cannot be decoded or parsed.
 
     Examples
     --------
@@ -49,22 +50,8 @@ def read_table(path, *, name="file"):
     if suffix not in TABLE_SUFFIXES:
         raise InputError(f"{name} file {str(path)!r} must be {' or '.join(TABLE_SUFFIXES)}; "
                          f"got {path.suffix or 'no suffix'!r}")
-    options = {"dtype": str, "keep_default_na": False, "na_values": [""]}
-    if suffix == ".xlsx":
-        try:
-            return pd.read_excel(path, **options)
-        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
-            raise InputError(f"{name} file {str(path)!r} is not a readable .xlsx workbook "
-                             f"({type(error).__name__}: {error})") from error
-    for encoding in CSV_ENCODINGS:
-        try:
-            return pd.read_csv(path, encoding=encoding, **options)
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise InputError(f"{name} file {str(path)!r} is not a readable CSV table "
-                             f"({error})") from error
-    raise InputError(f"{name} file {str(path)!r} is neither UTF-8 nor GB18030 text")
+    frame = sources.read_table(path, aliases={}).frame
+    return frame.mask(frame.eq("")).astype(str)
 
 
 def _optional(path, name):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import InputError
+from matcher.schedule_inputs import _check_frame
 from matcher.taxonomy import DOMAINS, clearance_allows, normalise_domain
 
 __all__ = ["plan_roadshow"]
@@ -19,17 +20,8 @@ ROADSHOW_COLUMNS = ["track", "order", "capability_org", "capability_ids", "invit
 _PAIR_COLUMNS = ("need_org", "capability_id", "capability_org", "score")
 
 
-def _check_columns(frame, name, columns):
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(f"{name} is missing column(s) {', '.join(map(repr, missing))}; "
-                         f"required columns are {', '.join(columns)}")
-
-
 def _clean_pairs(pairs):
-    _check_columns(pairs, "pairs", _PAIR_COLUMNS)
+    _check_frame(pairs, "pairs", _PAIR_COLUMNS)
     frame = pairs.copy()
     for column in ("need_org", "capability_id", "capability_org"):
         frame[column] = frame[column].astype(str).str.strip()
@@ -49,7 +41,7 @@ def _capability_table(pairs, capabilities, tracks):
     """One row per capability: ``capability_id``, ``capability_org``, ``track``."""
     parts = []
     if capabilities is not None:
-        _check_columns(capabilities, "capabilities", ("id", "org", "domain"))
+        _check_frame(capabilities, "capabilities", ("id", "org", "domain"))
         parts.append(capabilities[["id", "org", "domain"]].set_axis(
             ["capability_id", "capability_org", "capability_domain"], axis=1))
     if "capability_domain" in pairs.columns:
