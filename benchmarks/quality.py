@@ -26,19 +26,13 @@ import numpy as np
 import pandas as pd
 
 import matcher
+from matcher.evaluate import CSL_DISCIPLINE_DOMAINS
 from matcher.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 CSL = ROOT.parent / "shared" / "data" / "csl" / "csl_papers.tsv"
 DOCKING = ROOT / "benchmarks" / "data"
-CSL_DOMAINS = {
-    "电子信息": ["信息与通信工程", "计算机科学与技术", "电子科学与技术", "光学工程"],
-    "新材料": ["材料科学与工程", "冶金工程", "纺织科学与工程", "化学/化学工程与技术"],
-    "先进制造与自动化": ["机械工程", "控制科学与工程", "电气工程", "兵器科学与技术", "航空宇航科学与技术",
-                      "动力工程及工程热物理"],
-    "高技术服务": ["图书馆、情报与档案管理", "工商管理"],
-    "生物医药": ["药学", "基础医学/临床医学", "中医学/中药学", "生物学/生物科学与工程", "公共卫生与预防医学", "口腔医学"],
-}
+
 #: name → (model for Embedder or None, weights)
 CONFIGS = {
     "lexical": (None, {"semantic": 0.0, "lexical": 1.0, "domain": 0.0}),
@@ -98,7 +92,7 @@ def coherence(papers, documents, embedder, weights, half):
 
 
 def domain_accuracy(papers, half):
-    mapping = {d: domain for domain, names in CSL_DOMAINS.items() for d in names}
+    mapping = {d: domain for domain, names in CSL_DISCIPLINE_DOMAINS.items() for d in names}
     subset = papers[(papers["half"] == half) & papers["discipline"].isin(mapping)]
     texts = (subset["title"] + " " + subset["keywords"].str.replace(";", " ") + " " + subset["abstract"]).tolist()
     return float(np.mean(np.array(matcher.infer_domains(texts)) == subset["discipline"].map(mapping).to_numpy()))

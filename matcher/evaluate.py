@@ -15,6 +15,17 @@ from .errors import InputError
 
 METRICS = ("recall_at_1", "recall_at_k", "mrr_at_k", "ndcg_at_k")
 
+#: The CSL discipline → domain mapping used to measure domain inference on real papers.
+#: Disciplines not listed (history, law, agriculture, …) have no domain and are not scored.
+CSL_DISCIPLINE_DOMAINS = {
+    "电子信息": ("信息与通信工程", "计算机科学与技术", "电子科学与技术", "光学工程"),
+    "新材料": ("材料科学与工程", "冶金工程", "纺织科学与工程", "化学/化学工程与技术"),
+    "先进制造与自动化": ("机械工程", "控制科学与工程", "电气工程", "兵器科学与技术", "航空宇航科学与技术",
+                      "动力工程及工程热物理"),
+    "高技术服务": ("图书馆、情报与档案管理", "工商管理"),
+    "生物医药": ("药学", "基础医学/临床医学", "中医学/中药学", "生物学/生物科学与工程", "公共卫生与预防医学", "口腔医学"),
+}
+
 
 def query_metrics(ranking, qrels, *, k=10, min_grade=1):
     """Metrics for every query that has at least one relevant partner.

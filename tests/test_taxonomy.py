@@ -4,17 +4,10 @@ import pandas as pd
 import pytest
 
 from matcher import taxonomy
+from matcher.evaluate import CSL_DISCIPLINE_DOMAINS
 from matcher.taxonomy import clearance_allows, infer_domains, visibility_mask
 
-#: The CSL discipline → domain mapping used to measure domain inference (README states it too).
-CSL_DOMAINS = {
-    "电子信息": ["信息与通信工程", "计算机科学与技术", "电子科学与技术", "光学工程"],
-    "新材料": ["材料科学与工程", "冶金工程", "纺织科学与工程", "化学/化学工程与技术"],
-    "先进制造与自动化": ["机械工程", "控制科学与工程", "电气工程", "兵器科学与技术", "航空宇航科学与技术",
-                      "动力工程及工程热物理"],
-    "高技术服务": ["图书馆、情报与档案管理", "工商管理"],
-    "生物医药": ["药学", "基础医学/临床医学", "中医学/中药学", "生物学/生物科学与工程", "公共卫生与预防医学", "口腔医学"],
-}
+
 
 
 @pytest.mark.parametrize("clearance, allowed", [
@@ -53,7 +46,7 @@ def test_infer_domains_on_plain_examples():
 
 
 def test_domain_inference_accuracy_on_real_papers(csl):
-    mapping = {discipline: domain for domain, names in CSL_DOMAINS.items() for discipline in names}
+    mapping = {discipline: domain for domain, names in CSL_DISCIPLINE_DOMAINS.items() for discipline in names}
     papers = csl[csl["discipline"].isin(mapping)]
     texts = (papers["title"] + " " + papers["keywords"].str.replace(";", " ") + " " + papers["abstract"]).tolist()
     accuracy = float(np.mean(np.array(infer_domains(texts)) == papers["discipline"].map(mapping).to_numpy()))
