@@ -94,13 +94,17 @@ class BM25:
 
     def fit(self, documents):
         """Index ``documents`` (sequence of str); returns self."""
-        self._vectoriser = CountVectorizer(analyzer=self._analyse, dtype=np.float32)
-        counts = self._vectoriser.fit_transform(list(documents)).tocsr()
+        documents = list(documents)
+        # A vocabulary entry that matches nothing keeps empty or term-less corpora scoring zero.
+        vocabulary = sorted({t for d in documents for t in self._analyse(d)}) or ["\0"]
+        self._vectoriser = CountVectorizer(analyzer=self._analyse, vocabulary=vocabulary, dtype=np.float32)
+        counts = self._vectoriser.fit_transform(documents).tocsr()
         n_documents = counts.shape[0]
         document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
         self.idf_ = np.log1p((n_documents - document_frequency + 0.5) / (document_frequency + 0.5)).astype(np.float32)
         lengths = np.asarray(counts.sum(axis=1)).ravel()
-        norm = self.k1 * (1 - self.b + self.b * lengths / max(lengths.mean(), 1e-9))
+        average = lengths.mean() if len(lengths) else 1.0
+        norm = self.k1 * (1 - self.b + self.b * lengths / max(average, 1e-9))
         weighted = counts.copy()
         row_norm = np.repeat(norm, np.diff(counts.indptr))
         weighted.data = counts.data * (self.k1 + 1) / (counts.data + row_norm)

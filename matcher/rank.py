@@ -365,6 +365,8 @@ def _check_weights(weights):
 
 
 def _minmax(values, allowed, axis):
+    if not values.size:
+        return values.astype(np.float32)
     masked = np.where(allowed, values, np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: queries with no allowed partner

@@ -156,3 +156,11 @@ def test_public_api_names_are_importable():
     for name in matcher.__all__:
         assert getattr(matcher, name) is not None
     assert not any(name.startswith("_") for name in matcher.__all__)
+
+
+def test_empty_sides_and_texts_without_terms(needs, capabilities):
+    assert rank_pairs(needs, capabilities.iloc[:0], weights=LEXICAL).empty
+    assert rank_pairs(needs.iloc[:0], capabilities, weights=LEXICAL).empty
+    punctuation = pd.DataFrame({"id": ["X1"], "title": ["。。"], "description": ["！！"]})
+    pairs = rank_pairs(punctuation, punctuation.assign(id=["Y1"]), weights=LEXICAL)
+    assert pairs["capability_id"].tolist() == ["Y1"] and pairs["score_lexical"].tolist() == [0.0]
