@@ -10,12 +10,12 @@ import re
 from .lexical import ENGLISH_STOPWORDS, analyse, normalise_text
 
 #: Characters that never start or end a shared term (function words, conjunctions).
-_EDGE_CHARS = set("的了和与及在是对为等将把被从以其或并而且也都各该此这那个于中上下其之所可能用由使")
+_EDGE_CHARS = set("的了和与及在是对为等将把被从以其或并而且也都各该此这那个于之所由")
 #: Words too general to explain a match on their own (they still count for ranking).
 GENERIC_TERMS = frozenset(
     "开发 研发 提高 提升 技术 研究 处理 生产 应用 方法 系统 问题 需求 实现 采用 进行 通过 能力 项目 企业 产品 "
     "设计 优化 要求 目前 希望 现有 我们 我司 公司 团队 课题组 成果 合作 解决 相关 具有 以上 以下 达到 降低 减少 "
-    "增加 改进 改善 基于 针对 国内 国外 行业 领域 平台 服务 关键 新型 高效 自主".split()
+    "增加 改进 改善 基于 针对 国内 国外 行业 领域 平台 服务 关键 新型 高效 自主 提出 建立 完成 开展 资料 稳定 控制 方案 情况 过程 效果 结果 影响 使用 需要 能够 可以 已经".split()
 )
 _WORD_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaffa-z0-9]")
 _LATIN = re.compile(r"[a-z0-9]")
