@@ -26,6 +26,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS_COPY = Path("/tmp/webshots")
+USERNAME, PASSWORD = "browser-admin", "browser-password-1"
 
 
 def free_port():
@@ -39,9 +40,13 @@ def server(tmp_path):
     """Base URL of a waitress server running the app with a fresh instance folder."""
     instance = tmp_path / "instance"
     instance.mkdir()
-    (instance / "config.py").write_text("SECRET_KEY = 'browser-test'\nMATCHER_WEIGHTS = {'semantic': 0.0}\n")
+    # Plain http on loopback: the test server turns off the Secure cookie flag.
+    (instance / "config.py").write_text("SECRET_KEY = 'browser-test'\nMATCHER_WEIGHTS = {'semantic': 0.0}\n"
+                                        "SESSION_COOKIE_SECURE = False\n")
     port = free_port()
     env = dict(os.environ, WEBAPP_INSTANCE_PATH=str(instance), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "create-user", USERNAME, "--role", "admin",
+                    "--password-stdin"], input=PASSWORD + "\n", text=True, cwd=ROOT, env=env, check=True)
     log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "waitress", "--host=127.0.0.1", f"--port={port}",
                                 "--call", "webapp:create_app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -110,8 +115,14 @@ def test_organiser_flow_in_chromium(server, page, tmp_path):
     if SHOTS_COPY.exists():
         shutil.rmtree(SHOTS_COPY, ignore_errors=True)
 
-    # 1. Create an event.
+    # 0. Log in (every page needs an account).
     page.goto(server + "/")
+    page.fill("#username", USERNAME)
+    page.fill("#password", PASSWORD)
+    shot(page, "login")
+    page.get_by_role("button", name="登录").click()
+
+    # 1. Create an event.
     page.get_by_text("还没有对接会").wait_for()
     shot(page, "events-empty")
     page.get_by_role("link", name="新建第一场对接会").click()
@@ -129,6 +140,7 @@ def test_organiser_flow_in_chromium(server, page, tmp_path):
 
     # 2. Upload needs with one bad row: the report names it; download the rejects; confirm.
     page.set_input_files("#file-need", str(needs_with_one_bad_row(tmp_path)))
+    page.locator("form:has(#file-need) input[name=no_classified]").check()
     page.locator("form:has(#file-need) button").click()
     page.get_by_role("heading", name="校验报告：企业需求（含一行错误）.csv").wait_for()
     row = page.locator("table.problems tbody tr")
@@ -147,6 +159,7 @@ def test_organiser_flow_in_chromium(server, page, tmp_path):
 
     # 3. Upload the capabilities and confirm.
     page.set_input_files("#file-capability", str(SAMPLE / "capabilities.csv"))
+    page.locator("form:has(#file-capability) input[name=no_classified]").check()
     page.locator("form:has(#file-capability) button").click()
     page.get_by_role("button", name="确认导入 88 行有效数据").click()
     page.get_by_text("已导入 88 行").wait_for()

@@ -2,7 +2,7 @@
 import re
 
 from sqlalchemy import inspect
-from test_webapp_fixtures import create_event, make_app
+from test_webapp_fixtures import admin_client, create_event, csrf_login, make_app
 
 from webapp import create_app
 from webapp.models import Event, OrgHistory, Outcome
@@ -218,7 +218,7 @@ def test_templates_have_no_untranslated_chinese():
 
 def test_csrf_is_enforced_on_forms(tmp_path):
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
+    client, _token = csrf_login(app)
     response = client.post("/events/new", data={"name": "x"})
     assert response.status_code == 400 and "表单已过期" in response.get_data(as_text=True)
     page = client.get("/events/new").get_data(as_text=True)
@@ -233,7 +233,8 @@ def test_cli_load_sample_creates_and_ranks_event(app, runner):
     result = runner.invoke(args=["load-sample", "--name", "CLI 示例"])
     assert result.exit_code == 0, result.output
     assert "ranked event" in result.output
-    client = app.test_client()
+    assert "demo admin account: username admin" in result.output
+    client = admin_client(app)
     events = client.get("/api/events").get_json()["events"]
     assert events[0]["name"] == "CLI 示例" and events[0]["needs"] == 82 and events[0]["capabilities"] == 88
     assert events[0]["ranked"] and not events[0]["ranking_stale"]

@@ -2,7 +2,7 @@
 import re
 
 import pytest
-from test_webapp_fixtures import create_event, load_sample, make_app, wait_for_job
+from test_webapp_fixtures import admin_client, create_event, csrf_login, load_sample, make_app, wait_for_job
 
 pytest_plugins = ["test_webapp_fixtures"]
 
@@ -128,9 +128,10 @@ def test_error_500_uses_the_same_shape(tmp_path):
     def boom():
         raise RuntimeError("secret detail")
 
-    body = assert_error(app.test_client().get("/api/boom"), 500)
+    client = admin_client(app)
+    body = assert_error(client.get("/api/boom"), 500)
     assert "secret detail" not in body["error"]
-    page = app.test_client().get("/api/boom", headers={"Accept": "text/html"})
+    page = client.get("/api/boom", headers={"Accept": "text/html"})
     assert page.mimetype == "application/json"  # /api is always JSON
     app.extensions["matcher_jobs"].shutdown()
 
@@ -166,11 +167,14 @@ def test_openapi_references_resolve(client):
             assert declared == names, (path, declared)
 
 
-def test_api_is_exempt_from_csrf_but_pages_are_not(tmp_path):
+def test_api_state_changes_need_the_csrf_header(tmp_path):
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    assert client.post("/api/events", json={"name": "x", "tracks": ["新材料"], "slots": 2, "slot_minutes": 10,
-                                            "tables": 2, "max_meetings": 2}).status_code == 201
+    client, token = csrf_login(app)
+    body = {"name": "x", "tracks": ["新材料"], "slots": 2, "slot_minutes": 10, "tables": 2, "max_meetings": 2}
+    refused = assert_error(client.post("/api/events", json=body), 400)
+    assert "表单已过期" in refused["error"]
+    assert client.post("/api/events", json=body, headers={"X-CSRFToken": token}).status_code == 201
+    assert client.get("/api/events").status_code == 200  # reads need no token
     app.extensions["matcher_jobs"].shutdown()
 
 

@@ -31,6 +31,7 @@ def make_app(tmp_path, **overrides):
         "MATCHER_WEIGHTS": {"semantic": 0.0},
         "SAMPLE_DATA_DIR": str(SAMPLE),
         "SCHEDULE_TIME_LIMIT": 20.0,
+        "SESSION_COOKIE_SECURE": False,
     }
     config.update(overrides)
     return create_app(config)
@@ -48,9 +49,51 @@ def app(request, tmp_path):
     app.extensions["matcher_jobs"].shutdown()
 
 
+ADMIN_PASSWORD = "admin-password-1"
+
+
+def ensure_user(app, username, role="admin", password=ADMIN_PASSWORD, **options):
+    """Create the account unless it exists; return its id."""
+    from sqlalchemy import select
+
+    from webapp.auth import create_user
+    from webapp.db import db
+    from webapp.models import User
+
+    with app.app_context():
+        found = db.session.scalar(select(User.id).where(User.username == username))
+        return found if found is not None else create_user(username, password, role, **options).id
+
+
+def login(client, username, password=ADMIN_PASSWORD):
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def admin_client(app):
+    """A test client logged in as an administrator (created on first use)."""
+    ensure_user(app, "test-admin")
+    return login(app.test_client(), "test-admin")
+
+
+def csrf_login(app, username="test-admin", password=ADMIN_PASSWORD, role="admin"):
+    """Log in through the real form with CSRF on; return (client, token)."""
+    import re
+
+    ensure_user(app, username, role, password)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"csrf_token": token, "username": username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get("/").get_data(as_text=True)
+    return client, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return admin_client(app)
 
 
 @pytest.fixture
@@ -87,9 +130,11 @@ def create_event(client, name="测试对接会", **fields):
     return int(response.headers["Location"].split("/")[2])
 
 
-def upload(client, event_id, kind, content, filename):
-    return client.post(f"/events/{event_id}/imports", data={"kind": kind, "file": (io.BytesIO(content), filename)},
-                       content_type="multipart/form-data")
+def upload(client, event_id, kind, content, filename, declared=True):
+    data = {"kind": kind, "file": (io.BytesIO(content), filename)}
+    if declared:
+        data["no_classified"] = "1"
+    return client.post(f"/events/{event_id}/imports", data=data, content_type="multipart/form-data")
 
 
 def import_file(client, event_id, kind, content, filename):
@@ -141,7 +186,7 @@ def sample_template(tmp_path_factory):
     """A database holding the sample event, imported through the web forms and ranked (lexical only)."""
     folder = tmp_path_factory.mktemp("sample-event")
     app = make_app(folder)
-    client = app.test_client()
+    client = admin_client(app)
     event_id = create_event(client, "示例对接会", tracks=["电子信息", "新材料", "先进制造与自动化", "高技术服务", "生物医药"],
                             slots="6", tables="20", max_meetings="4")
     assert event_id == 1

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from test_webapp_fixtures import (
     CAPABILITY_HEADER,
     NEED_HEADER,
+    admin_client,
     capability_row,
     create_event,
     csv_bytes,
@@ -341,7 +342,7 @@ def test_history_excludes_met_pairs_from_the_next_event(client, app, sample_even
 def test_ranking_with_the_real_default_model(tmp_path):
     """One end-to-end ranking with the bundled sentence-transformers model (the app's default)."""
     app = make_app(tmp_path, MATCHER_WEIGHTS=None)
-    client = app.test_client()
+    client = admin_client(app)
     event_id = create_event(client)
     load_sample(client, event_id)
     job = rank(client, event_id)

@@ -81,7 +81,8 @@ def test_missing_required_columns_are_refused(client, app, event_id):
 def test_empty_file_and_missing_file(client, app, event_id):
     response = upload(client, event_id, "need", b"", "needs.csv")
     assert response.status_code == 422 and "文件是空的" in response.get_data(as_text=True)
-    response = client.post(f"/events/{event_id}/imports", data={"kind": "need"}, content_type="multipart/form-data")
+    response = client.post(f"/events/{event_id}/imports", data={"kind": "need", "no_classified": "1"},
+                           content_type="multipart/form-data")
     assert response.status_code == 422 and "请选择要上传的文件" in response.get_data(as_text=True)
     response = upload(client, event_id, "need", csv_bytes(NEED_HEADER, []), "needs.csv")
     assert response.status_code == 422 and "文件中没有数据行" in response.get_data(as_text=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from flask import Flask
 
-BLUEPRINTS = ("site", "events", "dashboard", "imports", "suggestions", "pairings", "meeting_requests", "schedule",
+BLUEPRINTS = ("site", "auth", "admin", "events", "dashboard", "imports", "suggestions", "pairings", "meeting_requests", "schedule",
               "roadshow", "exports", "search", "api")
 
 
@@ -53,6 +53,13 @@ def create_app(test_config=None):
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        # Secure cookies need HTTPS; WEBAPP_SESSION_COOKIE_SECURE=0 allows plain-http test servers.
+        SESSION_COOKIE_SECURE=os.environ.get("WEBAPP_SESSION_COOKIE_SECURE", "1") != "0",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_WINDOW_SECONDS=15 * 60,
+        PASSWORD_MIN_LENGTH=10,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -68,17 +75,15 @@ def create_app(test_config=None):
     _init_extensions(app)
     for name in BLUEPRINTS:
         module = __import__(f"{__name__}.{name}", fromlist=["bp"])
+        # Every state-changing request needs a CSRF token, the API's included (X-CSRFToken header).
         app.register_blueprint(module.bp)
-        if name == "api":
-            # JSON endpoints need Content-Type: application/json, which a cross-site form cannot send.
-            app.extensions["csrf"].exempt(module.bp)
     return app
 
 
 def _init_extensions(app):
     from flask_wtf.csrf import CSRFProtect
 
-    from . import cache, cli, db, errors, i18n, state, ui
+    from . import audit, auth, cache, cli, db, errors, i18n, state, ui
 
     db.init_app(app)
     i18n.init_app(app)
@@ -87,6 +92,8 @@ def _init_extensions(app):
     ui.init_app(app)
     cli.init_app(app)
     CSRFProtect(app)
+    auth.init_app(app)
+    audit.init_app(app)
     cache.init_app(app)
 
 

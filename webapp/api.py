@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from . import audit, visibility
 from .cache import cached
 from .db import db
 from .errors import ValidationFailed
@@ -79,7 +80,8 @@ def suggestions(event_id):
 @bp.get("/events/<int:event_id>/decisions")
 def decisions(event_id):
     event = get_event(event_id)
-    rows = db.session.scalars(select(Decision).where(Decision.event_id == event.id).order_by(Decision.id)).all()
+    rows = visibility.filter_pairs(event.id, db.session.scalars(
+        select(Decision).where(Decision.event_id == event.id).order_by(Decision.id)).all())
     return jsonify({"ok": True, "decisions": [_decision(d) for d in rows]})
 
 
@@ -92,6 +94,7 @@ def decide(event_id):
         raise ValidationFailed(_("缺少字段：%(fields)s", fields=", ".join(missing)),
                                [{"field": f, "message": "required string"} for f in missing])
     decision = pairs.decide(event, body["need_id"], body["capability_id"], body["action"], source="api")
+    audit.record("decision", f"event {event.id} {body['need_id']}↔{body['capability_id']}", f"{body['action']} (api)")
     return jsonify({"ok": True, "decision": _decision(decision) if decision else None})
 
 
@@ -103,10 +106,13 @@ def rank(event_id):
 
 @bp.get("/events/<int:event_id>/jobs/<int:job_id>")
 def job(event_id, job_id):
-    found = db.session.scalar(select(Job).filter_by(event_id=event_id, id=job_id))
+    found = db.session.scalar(select(Job).filter_by(event_id=get_event(event_id).id, id=job_id))
     if found is None:
         abort(404)
-    return jsonify({"ok": True, "job": ranking.job_status(found)})
+    status = ranking.job_status(found)
+    if status["error"] and not visibility.is_organiser(event_id):
+        status["error"] = "failed"  # the message may name records this viewer may not see
+    return jsonify({"ok": True, "job": status})
 
 
 @bp.get("/events/<int:event_id>/schedule")
@@ -154,9 +160,10 @@ def _event(event, counts=None):
 
 
 def _records(event_id, model, id_column, tier):
-    rows = db.session.scalars(select(model).where(model.event_id == event_id).order_by(getattr(model, id_column)))
-    return [{"id": getattr(r, id_column), **{f: getattr(r, f) for f in RECORD_FIELDS}, tier: getattr(r, tier)}
-            for r in rows]
+    rows = db.session.scalars(select(model).where(visibility.clause(model, event_id))
+                              .order_by(getattr(model, id_column)))
+    return [{"id": getattr(r, id_column), **{f: getattr(r, f) for f in RECORD_FIELDS},
+             "contact": visibility.contact(r), tier: getattr(r, tier)} for r in rows]
 
 
 def _decision(decision):

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select
 
 from .db import db
 from .models import Event
+from .visibility import can_see_event, current_viewer
 
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
 _VERSION = select(Event.data_version).where(Event.id == bindparam("event_id"))
@@ -64,9 +65,10 @@ def cached(view):
             return view(*args, **kwargs)
         event_id = kwargs["event_id"]
         version = _data_version(event_id)
-        if version is None:
+        if version is None or not can_see_event(event_id):
             abort(404)
-        key = (request.endpoint, request.full_path, str(get_locale()), event_id, version)
+        # Pages differ by viewer (visibility), so the viewer's scope is part of the key.
+        key = (request.endpoint, request.full_path, str(get_locale()), event_id, version, current_viewer().cache_key)
         entry = cache.get(key)
         if entry is None:
             g.defer_csrf = True

@@ -1,5 +1,8 @@
-"""``flask --app webapp …`` commands: load the sample event, rank an event."""
+"""``flask --app webapp …`` commands: load the sample event, rank an event, create accounts."""
 from __future__ import annotations
+
+import secrets
+import sys
 
 import click
 from flask import current_app
@@ -21,8 +24,54 @@ def load_sample_command(name, rank):
 
     event = load_sample(name)
     click.echo(f"event {event.id}: {event.name}")
+    _demo_accounts(event)
     if rank:
         _rank(event)
+
+
+def _demo_accounts(event):
+    """Create (or reset the passwords of) a demo administrator and the sample event's organiser; print them."""
+    from sqlalchemy import select
+
+    from .auth import create_user, hash_password
+    from .models import OrganiserEvent, User
+
+    for username, role in (("admin", "admin"), ("organiser", "organiser")):
+        password = secrets.token_urlsafe(12)
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            create_user(username, password, role, event_ids=[event.id] if role == "organiser" else ())
+        else:
+            user.password_hash = hash_password(password)
+            if role == "organiser" and db.session.get(OrganiserEvent, (user.id, event.id)) is None:
+                db.session.add(OrganiserEvent(user_id=user.id, event_id=event.id))
+            db.session.commit()
+        click.echo(f"demo {role} account: username {username}  password {password}")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "organiser", "institute", "enterprise", "analyst"]))
+@click.option("--org", default=None, help="Organisation name (required for institute and enterprise members).")
+@click.option("--event", "events", type=int, multiple=True, help="Event id an organiser runs (repeatable).")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from the first line of stdin.")
+@with_appcontext
+def create_user_command(username, role, org, events, password_stdin):
+    """Create an account; the password is read from stdin so it stays out of shell history."""
+    from .auth import create_user
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    for event_id in events:
+        if db.session.get(Event, event_id) is None:
+            raise click.ClickException(f"no event {event_id}")
+    try:
+        user = create_user(username, password, role, org=org, event_ids=events)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    from . import audit
+
+    audit.record("user_created", user.username, f"role={role} (cli)", user=None)
+    click.echo(f"created {role} {user.username}")
 
 
 @click.command("rank-event")
@@ -51,3 +100,4 @@ def _rank(event):
 def init_app(app):
     app.cli.add_command(load_sample_command)
     app.cli.add_command(rank_event_command)
+    app.cli.add_command(create_user_command)

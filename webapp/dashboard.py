@@ -16,6 +16,7 @@ from .services.pairs import accepted_pairs
 from .services.planning import latest_run
 from .services.ranking import latest_job
 from .ui import flash_failure, get_event
+from .visibility import is_organiser
 
 bp = Blueprint("dashboard", __name__)
 
@@ -26,7 +27,7 @@ def show(event_id):
     event = get_event(event_id)
     rows, totals = service.domain_table(event.id)
     pending = db.session.scalar(select(func.count()).select_from(MeetingRequest).filter_by(
-        event_id=event.id, status="pending"))
+        event_id=event.id, status="pending")) if is_organiser(event.id) else 0
     return render_template("dashboard/show.html", rows=rows, totals=totals, rank_job=latest_job(event.id, "rank"),
                            run=latest_run(event.id), pending_requests=pending, domains=DOMAINS,
                            outcomes=service.outcomes(event.id), summary=service.outcome_summary(event.id),

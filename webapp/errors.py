@@ -54,12 +54,21 @@ def _message(error):
     if isinstance(error, ValidationFailed) or error.code in (400, 422):
         return error.description
     return {
+        401: _("请先登录。"),
+        403: _("没有权限执行此操作。"),
         404: _("页面或数据不存在。"),
         405: _("不支持该请求方法。"),
-        413: _("上传的文件太大。"),
+        413: _("上传的文件太大（上限 %(mib)s MiB）。", mib=_max_mib()),
         415: _("请求须为 JSON（Content-Type: application/json）。"),
         500: _("服务器内部错误，请稍后重试或联系管理员。"),
     }.get(error.code, error.description or error.name)
+
+
+def _max_mib():
+    from flask import current_app
+
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return f"{limit / 2**20:.3g}"
 
 
 def _plain(problem):

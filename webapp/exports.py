@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 
+from . import audit
 from .errors import ValidationFailed
 from .services import exports as service
 from .services.planning import latest_run
@@ -28,4 +29,5 @@ def download(event_id, what, fmt):
     except ValidationFailed as failure:
         flash_failure(failure)
         return redirect(url_for("exports.index", event_id=event.id))
+    audit.record("export", f"event {event.id} {what}.{fmt}", f"{len(content)} bytes")
     return attachment(content, name, mimetype, f"event-{event.id}-{what}.{name.rsplit('.', 1)[-1]}")

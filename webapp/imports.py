@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import audit
 from .db import db
 from .models import ImportBatch
 from .services import imports as service
@@ -28,9 +29,14 @@ def upload(event_id):
     if kind not in service.LOADERS:
         abort(400, _("请选择导入类型（需求或成果）。"))
     try:
+        if request.form.get("no_classified") != "1":
+            # The system holds non-classified text only; the uploader must say so for every batch.
+            raise service.UploadRejected(_("请确认“本批数据不含涉密信息”后再上传。"))
         batch = service.save_and_validate(event, kind, request.files.get("file") or _no_file())
     except service.UploadRejected as failure:
         return _index(event, failure=failure, kind=kind), 422
+    audit.record("import_upload", f"event {event.id} batch {batch.id}",
+                 f"kind={kind} file={batch.original_name} rows={batch.n_rows}")
     return redirect(url_for("imports.report", event_id=event.id, batch_id=batch.id))
 
 
@@ -55,6 +61,8 @@ def confirm(event_id, batch_id):
     except SQLAlchemyError:
         flash(_("导入失败，数据库未写入任何行。请重试或联系管理员。"), "error")
         return redirect(url_for("imports.report", event_id=event.id, batch_id=batch.id))
+    audit.record("import_confirm", f"event {event.id} batch {batch.id}",
+                 f"kind={batch.kind} valid={batch.n_valid} new={batch.n_new} updated={batch.n_updated}")
     flash(_("已导入 %(n)s 行（新增 %(new)s，更新 %(updated)s）。", n=batch.n_valid, new=batch.n_new,
             updated=batch.n_updated), "success")
     return redirect(url_for("imports.index", event_id=event.id))

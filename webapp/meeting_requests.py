@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask import request as http
 from flask_babel import gettext as _
 
+from . import audit
 from .errors import ValidationFailed
 from .services import meeting_requests as service
 from .services.planning import record_titles
@@ -43,5 +44,6 @@ def resolve(event_id, request_id, action):
     except ValidationFailed as failure:
         flash_failure(failure)
     else:
+        audit.record("decision", f"event {event.id} request {request_id}", action)
         flash(_("已批准，该配对已加入对接配对。") if action == "approve" else _("已婉拒该申请。"), "success")
     return redirect(url_for("requests.index", event_id=event.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from . import audit
 from .cache import cached
 from .errors import ValidationFailed
 from .services import pairs as service
@@ -32,6 +33,7 @@ def bulk(event_id):
     except ValidationFailed as failure:
         flash_failure(failure)
     else:
+        audit.record("decision", f"event {event.id}", f"bulk accept per_need={per_need} added={added}")
         flash(_("已批量接受 %(n)s 个配对。", n=added), "success")
     return redirect(url_for("pairings.index", event_id=event.id))
 
@@ -40,5 +42,6 @@ def bulk(event_id):
 def reset(event_id):
     event = get_event(event_id)
     service.clear_all(event)
+    audit.record("decision", f"event {event.id}", "reset all decisions")
     flash(_("已清除全部配对决定。"), "success")
     return redirect(url_for("pairings.index", event_id=event.id))

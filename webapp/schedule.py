@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from . import audit
 from .cache import cached
 from .errors import ValidationFailed
 from .services import planning as service
@@ -33,6 +34,7 @@ def run(event_id):
     except ValidationFailed as failure:
         flash_failure(failure)
     else:
+        audit.record("schedule_run", f"event {event.id}")
         flash(_("已开始生成日程，完成后页面会自动刷新。"), "info")
     return redirect(url_for("schedule.show", event_id=event.id))
 
@@ -45,6 +47,8 @@ def move(event_id, meeting_id):
     except ValidationFailed as failure:
         flash_failure(failure)
     else:
+        audit.record("schedule_move", f"event {event.id} meeting {meeting_id}",
+                     f"slot={request.form.get('slot', '')} table={request.form.get('table', '')}")
         flash(_("会面已锁定到新位置，正在围绕它重新排会。"), "info")
     return redirect(url_for("schedule.show", event_id=event.id))
 
@@ -59,6 +63,7 @@ def lock(event_id, meeting_id, action):
     except ValidationFailed as failure:
         flash_failure(failure)
     else:
+        audit.record("schedule_" + action, f"event {event.id} meeting {meeting_id}")
         flash(_("会面已锁定。") if action == "lock" else _("已解除锁定。"), "success")
     return redirect(url_for("schedule.show", event_id=event.id, _anchor=f"m{meeting_id}"))
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from matcher import DOMAINS
 
+from . import audit, visibility
 from .cache import cached
 from .db import db
 from .errors import ValidationFailed
@@ -43,7 +44,7 @@ def capabilities(event_id):
 @cached
 def need(event_id, need_id):
     event = get_event(event_id)
-    record = db.session.scalar(select(Need).filter_by(event_id=event.id, need_id=need_id))
+    record = db.session.scalar(select(Need).filter_by(need_id=need_id).where(visibility.need_clause(event.id)))
     if record is None:
         abort(404)
     filters = service.Filters.from_args(request.args)
@@ -53,12 +54,14 @@ def need(event_id, need_id):
 
 
 @bp.get("/events/<int:event_id>/capabilities/<capability_id>")
-@cached
 def capability(event_id, capability_id):
     event = get_event(event_id)
-    record = db.session.scalar(select(Capability).filter_by(event_id=event.id, capability_id=capability_id))
+    record = db.session.scalar(select(Capability).filter_by(capability_id=capability_id)
+                               .where(visibility.capability_clause(event.id)))
     if record is None:
         abort(404)
+    if record.classification != "公开":
+        audit.record("view_restricted", f"event {event.id} capability {capability_id}", record.classification)
     filters = service.Filters.from_args(request.args)
     rows = service.suggestions(event.id, capability_id=capability_id, filters=filters)
     return render_template("suggestions/detail.html", kind="capability", record=record, rows=rows, filters=filters,
@@ -87,5 +90,6 @@ def decide(event_id):
     except ValidationFailed as failure:
         flash_failure(failure)
     else:
+        audit.record("decision", f"event {event.id} {form['need_id']}↔{form['capability_id']}", form["action"])
         flash(str(ACTION_MESSAGES[form["action"]]), "success")
     return back(url_for("suggestions.need", event_id=event.id, need_id=form.get("need_id", "")))

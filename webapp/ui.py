@@ -38,17 +38,23 @@ VOCABULARY = {
     "公开": _l("公开"), "内部": _l("内部"), "秘密": _l("秘密"), "机密": _l("机密"),
 }
 
+#: Display names of the account roles.
+ROLE_LABELS = {"admin": _l("管理员"), "organiser": _l("组织方"), "institute": _l("院所成员"),
+               "enterprise": _l("企业成员"), "analyst": _l("分析员")}
+
 #: Badge colour of qualifications and tiers: from open (0) to most restricted (3).
 TIER_CLASS = {"无": 0, "公开": 0, "三级": 1, "内部": 1, "二级": 2, "秘密": 2, "一级": 3, "机密": 3}
 
 
 def get_event(event_id):
-    """The event or 404; also made available to templates as ``event``."""
+    """The event or 404 (also when the viewer may not see it); made available to templates as ``event``."""
+    from .visibility import can_see_event
+
     event = g.get("event")
     if event is not None and event.id == event_id:
         return event
     event = db.session.get(Event, event_id)
-    if event is None:
+    if event is None or not can_see_event(event_id):
         abort(404)
     g.event = event
     return event
@@ -111,6 +117,10 @@ def _stage_label(stage):
 
 
 def init_app(app):
+    from .visibility import contact, is_organiser
+
+    app.jinja_env.globals.update(role_label=lambda role: ROLE_LABELS.get(role, role), contact=contact,
+                                 is_organiser=is_organiser)
     app.jinja_env.filters["highlight"] = highlight
     app.jinja_env.filters["label"] = lambda value: VOCABULARY.get(value, value)
     app.jinja_env.filters["keywords"] = lambda value: _l("、").join(k for k in str(value or "").split(";") if k)

@@ -118,11 +118,20 @@ def delete_event(event):
 
 def listing():
     """Events, newest date first, with their record counts."""
-    events = db.session.scalars(select(Event).order_by(Event.date.desc().nulls_last(), Event.id.desc())).all()
+    from .. import visibility
+
+    events = db.session.scalars(select(Event).where(visibility.event_clause(Event.id))
+                                .order_by(Event.date.desc().nulls_last(), Event.id.desc())).all()
     counts = {}
-    for model, key in ((Need, "needs"), (Capability, "capabilities")):
-        for event_id, count in db.session.execute(select(model.event_id, func.count()).group_by(model.event_id)):
-            counts.setdefault(event_id, {})[key] = count
+    if visibility.current_viewer().everything:
+        for model, key in ((Need, "needs"), (Capability, "capabilities")):
+            for event_id, count in db.session.execute(select(model.event_id, func.count()).group_by(model.event_id)):
+                counts.setdefault(event_id, {})[key] = count
+    else:  # only what the viewer may see is counted
+        for event in events:
+            for model, key in ((Need, "needs"), (Capability, "capabilities")):
+                counts.setdefault(event.id, {})[key] = db.session.scalar(
+                    select(func.count()).select_from(model).where(visibility.clause(model, event.id)))
     return [(e, counts.get(e.id, {})) for e in events]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from matcher.export import write_frame
 
+from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Suggestion
@@ -86,8 +87,9 @@ def _pairings(event):
 
 
 def _suggestions(event):
-    rows = db.session.scalars(select(Suggestion).where(Suggestion.event_id == event.id, Suggestion.direction == "need")
-                              .order_by(Suggestion.need_id, Suggestion.rank)).all()
+    rows = visibility.filter_pairs(event.id, db.session.scalars(
+        select(Suggestion).where(Suggestion.event_id == event.id, Suggestion.direction == "need")
+        .order_by(Suggestion.need_id, Suggestion.rank)).all())
     columns = {"need_id": _("需求编号"), "need_org": _("需求单位"), "need_title": _("需求名称"), "rank": _("名次"),
                "capability_id": _("成果编号"), "capability_org": _("成果单位"), "capability_title": _("成果名称"),
                "score": _("得分"), "shared_terms": _("共同术语"), "reason": _("推荐理由")}

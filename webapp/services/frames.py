@@ -24,18 +24,24 @@ def model_of(kind):
 def records_frame(event_id, kind):
     """Records of one event as validated matcher records (what ``load_needs`` returns).
 
+    Only records the current viewer may see, with contacts blanked where not allowed
+    (:mod:`webapp.visibility`); background jobs and the CLI see everything.
+
     Returns
     -------
     pandas.DataFrame
         ``id, org, title, description, domain, domain_inferred, keywords, region,
         contact, trl, cooperation, clearance|classification, source_row``, ordered by id.
     """
+    from .. import visibility
+
     model, id_column, tier = model_of(kind)
-    rows = db.session.scalars(select(model).where(model.event_id == event_id)
+    rows = db.session.scalars(select(model).where(visibility.clause(model, event_id))
                               .order_by(getattr(model, id_column))).all()
     frame = pd.DataFrame({
         "id": [getattr(r, id_column) for r in rows],
-        **{c: [getattr(r, c) for r in rows] for c in RECORD_COLUMNS[1:] if c != "trl"},
+        **{c: [getattr(r, c) for r in rows] for c in RECORD_COLUMNS[1:] if c not in ("trl", "contact")},
+        "contact": [visibility.contact(r) for r in rows],
         "trl": pd.array([r.trl for r in rows], dtype="Int64"),
         tier: [getattr(r, tier) for r in rows],
         "source_row": [r.source_row for r in rows],

@@ -6,6 +6,7 @@ import datetime as dt
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import MeetingRequest
@@ -22,7 +23,13 @@ def create(event, form):
     """
     need_id, capability_id = (form.get("need_id") or "").strip(), (form.get("capability_id") or "").strip()
     requester = (form.get("requester") or "").strip()
+    viewer = visibility.current_viewer()
     need, capability = pair_records(event.id, need_id, capability_id)
+    if viewer.role in visibility.MEMBER_ROLES:
+        # A member asks on behalf of its own organisation, about one of its own records.
+        if viewer.org not in (need.org, capability.org):
+            raise ValidationFailed(_("只能为本单位的需求或成果申请会面。"))
+        requester = viewer.org
     if not requester:
         raise ValidationFailed(_("请填写申请单位或联系人。"), [{"field": "requester", "message": "required"}])
     refuse = refusal(event.id, need, capability)
@@ -42,8 +49,15 @@ def create(event, form):
 
 
 def listing(event_id):
-    return db.session.scalars(select(MeetingRequest).where(MeetingRequest.event_id == event_id)
+    """Requests the viewer may see: all for organisers, else those about the viewer's own records."""
+    rows = db.session.scalars(select(MeetingRequest).where(MeetingRequest.event_id == event_id)
                               .order_by(MeetingRequest.status != "pending", MeetingRequest.id.desc())).all()
+    if visibility.is_organiser(event_id):
+        return rows
+    viewer = visibility.current_viewer()
+    own_needs, own_capabilities = visibility.own_ids(event_id)
+    return [r for r in visibility.filter_pairs(event_id, rows)
+            if viewer.org and (r.need_id in own_needs or r.capability_id in own_capabilities)]
 
 
 def resolve(event, request_id, approve):

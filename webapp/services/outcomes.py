@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 
 from matcher import DOMAINS
 
+from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Capability, Decision, Event, Meeting, Need, OrgHistory, Outcome
@@ -34,15 +35,23 @@ def domain_table(event_id):
     (list of dict, dict)
         One row per domain in :data:`matcher.DOMAINS` order, and the totals.
     """
-    need_domain = dict(db.session.execute(select(Need.need_id, Need.domain).where(Need.event_id == event_id)).all())
+    # Counts cover only what the viewer may see, so they reveal nothing about hidden records.
+    need_domain = dict(db.session.execute(select(Need.need_id, Need.domain).where(
+        visibility.need_clause(event_id))).all())
+    accepted = visibility.filter_pairs(event_id, db.session.execute(select(Decision.need_id, Decision.capability_id)
+                                                                    .where(Decision.event_id == event_id,
+                                                                           Decision.status == "accepted")).all())
+    meetings = visibility.filter_pairs(event_id, db.session.execute(select(Meeting.need_id, Meeting.capability_id)
+                                                                    .where(Meeting.event_id == event_id)).all())
+    signed = {}
+    for outcome in outcomes(event_id):
+        signed[outcome.domain] = signed.get(outcome.domain, 0) + outcome.count
     counts = {
-        "needs": _count_by(Need.domain, Need.event_id == event_id),
-        "capabilities": _count_by(Capability.domain, Capability.event_id == event_id),
-        "accepted": _count_ids(need_domain, select(Decision.need_id).where(
-            Decision.event_id == event_id, Decision.status == "accepted")),
-        "meetings": _count_ids(need_domain, select(Meeting.need_id).where(Meeting.event_id == event_id)),
-        "signed": dict(db.session.execute(select(Outcome.domain, func.sum(Outcome.count))
-                                          .where(Outcome.event_id == event_id).group_by(Outcome.domain)).all()),
+        "needs": _count_by(Need.domain, visibility.need_clause(event_id)),
+        "capabilities": _count_by(Capability.domain, visibility.capability_clause(event_id)),
+        "accepted": _tally(need_domain, [r.need_id for r in accepted]),
+        "meetings": _tally(need_domain, [r.need_id for r in meetings]),
+        "signed": signed,
     }
     rows = [{"domain": d, **{k: int(v.get(d, 0) or 0) for k, v in counts.items()}} for d in DOMAINS]
     totals = {k: sum(r[k] for r in rows) for k in counts}
@@ -53,9 +62,9 @@ def _count_by(column, condition):
     return dict(db.session.execute(select(column, func.count()).where(condition).group_by(column)).all())
 
 
-def _count_ids(domain_of, query):
+def _tally(domain_of, need_ids):
     out = {}
-    for need_id in db.session.scalars(query):
+    for need_id in need_ids:
         domain = domain_of.get(need_id, "其他")
         out[domain] = out.get(domain, 0) + 1
     return out
@@ -63,8 +72,9 @@ def _count_ids(domain_of, query):
 
 def outcome_summary(event_id):
     """'8 项：2 新材料，4 先进制造与自动化，…' for the event's signed outcomes ('' when none)."""
-    by_domain = dict(db.session.execute(select(Outcome.domain, func.sum(Outcome.count))
-                                        .where(Outcome.event_id == event_id).group_by(Outcome.domain)).all())
+    by_domain = {}
+    for outcome in outcomes(event_id):
+        by_domain[outcome.domain] = by_domain.get(outcome.domain, 0) + outcome.count
     total = sum(int(v) for v in by_domain.values())
     if not total:
         return ""
@@ -121,7 +131,10 @@ def delete_outcome(event, outcome_id):
 
 
 def outcomes(event_id):
-    return db.session.scalars(select(Outcome).where(Outcome.event_id == event_id).order_by(Outcome.id)).all()
+    rows = db.session.scalars(select(Outcome).where(Outcome.event_id == event_id).order_by(Outcome.id)).all()
+    if visibility.is_organiser(event_id):
+        return rows
+    return [r for r in rows if r.need_id and visibility.pair_visible(event_id, r.need_id, r.capability_id)]
 
 
 def record_meetings(event):
@@ -145,13 +158,14 @@ def _remember(need_org, capability_org, event, kind):
 
 def history(limit=500):
     """The organisation-level history, newest first, with the event names kept even if an event is deleted."""
-    return db.session.scalars(select(OrgHistory).order_by(OrgHistory.id.desc()).limit(limit)).all()
+    return db.session.scalars(select(OrgHistory).where(visibility.event_clause(OrgHistory.event_id))
+                              .order_by(OrgHistory.id.desc()).limit(limit)).all()
 
 
 def history_outcomes():
     """Signed outcomes of every event, per event and domain (the cross-event table)."""
     rows = db.session.execute(select(Event.id, Event.name, Event.date, Outcome.domain, func.sum(Outcome.count))
-                              .join(Outcome, Outcome.event_id == Event.id)
+                              .join(Outcome, Outcome.event_id == Event.id).where(visibility.event_clause(Event.id))
                               .group_by(Event.id, Event.name, Event.date, Outcome.domain)).all()
     table = {}
     for event_id, name, date, domain, count in rows:

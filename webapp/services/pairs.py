@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 
 from matcher import clearance_allows
 
+from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Capability, Decision, Need, Suggestion
@@ -62,7 +63,8 @@ def suggestions(event_id, *, need_id=None, capability_id=None, filters=None, lim
     if filters.domain:
         column = Suggestion.capability_domain if direction == "need" else Suggestion.need_domain
         query = query.where(column == filters.domain)
-    rows = db.session.scalars(query.order_by(Suggestion.rank).limit(limit)).all()
+    # Filter before the limit so a viewer still gets ``limit`` rows they may see.
+    rows = visibility.filter_pairs(event_id, db.session.scalars(query.order_by(Suggestion.rank)).all())[:limit]
     clearance, classification = _tiers(event_id, rows)
     decisions = _decisions(event_id, rows)
     partner, partner_id = (Capability, "capability_id") if direction == "need" else (Need, "need_id")
@@ -162,8 +164,10 @@ def refusal(event_id, need, capability):
 
 
 def pair_records(event_id, need_id, capability_id):
-    need = db.session.scalar(select(Need).filter_by(event_id=event_id, need_id=need_id))
-    capability = db.session.scalar(select(Capability).filter_by(event_id=event_id, capability_id=capability_id))
+    # Records the viewer may not see are reported exactly like ids that do not exist.
+    need = db.session.scalar(select(Need).filter_by(need_id=need_id).where(visibility.need_clause(event_id)))
+    capability = db.session.scalar(select(Capability).filter_by(capability_id=capability_id)
+                                   .where(visibility.capability_clause(event_id)))
     problems = []
     if need is None:
         problems.append({"field": "need_id", "message": _("需求编号“%(id)s”不存在。", id=need_id)})
@@ -210,12 +214,12 @@ def accepted_pairs(event_id):
     list of dict
         Keys ``decision`` (the Decision), ``need``, ``capability`` (records), ``score``, ``reason``, ``terms``.
     """
-    decisions = db.session.scalars(select(Decision).where(Decision.event_id == event_id,
-                                                          Decision.status == "accepted")
-                                   .order_by(Decision.need_id, Decision.capability_id)).all()
-    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(Need.event_id == event_id))}
+    decisions = visibility.filter_pairs(event_id, db.session.scalars(
+        select(Decision).where(Decision.event_id == event_id, Decision.status == "accepted")
+        .order_by(Decision.need_id, Decision.capability_id)).all())
+    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(event_id)))}
     capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
-        Capability.event_id == event_id))}
+        visibility.capability_clause(event_id)))}
     reasons = {(s.need_id, s.capability_id): s for s in db.session.scalars(select(Suggestion).where(
         Suggestion.event_id == event_id, Suggestion.direction == "need"))}
     out = []
@@ -250,15 +254,21 @@ def overview(event_id, kind, *, domain=""):
         ``record``, ``top`` (the rank-1 Suggestion or None) and ``accepted`` (int).
     """
     model, id_column = (Need, "need_id") if kind == "need" else (Capability, "capability_id")
-    query = select(model).where(model.event_id == event_id)
+    query = select(model).where(visibility.clause(model, event_id))
     if domain:
         query = query.where(model.domain == domain)
     records = db.session.scalars(query.order_by(getattr(model, id_column))).all()
-    tops = {getattr(s, id_column): s for s in db.session.scalars(select(Suggestion).where(
-        Suggestion.event_id == event_id, Suggestion.direction == kind, Suggestion.rank == 1))}
+    suggestions_query = select(Suggestion).where(Suggestion.event_id == event_id, Suggestion.direction == kind)
+    if visibility.current_viewer().everything:
+        suggestions_query = suggestions_query.where(Suggestion.rank == 1)
+    tops = {}
+    # The best suggestion the viewer may see (rank 1 may be a hidden partner).
+    for row in visibility.filter_pairs(event_id, db.session.scalars(suggestions_query.order_by(Suggestion.rank))):
+        tops.setdefault(getattr(row, id_column), row)
     accepted = {}
-    for value in db.session.scalars(select(getattr(Decision, id_column)).where(
-            Decision.event_id == event_id, Decision.status == "accepted")):
+    for decision in visibility.filter_pairs(event_id, db.session.scalars(select(Decision).where(
+            Decision.event_id == event_id, Decision.status == "accepted"))):
+        value = getattr(decision, id_column)
         accepted[value] = accepted.get(value, 0) + 1
     return [{"record": r, "top": tops.get(getattr(r, id_column)), "accepted": accepted.get(getattr(r, id_column), 0)}
             for r in records]

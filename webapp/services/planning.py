@@ -19,6 +19,7 @@ from matcher import InfeasibleScheduleError
 from matcher.constraints import EXCLUDED_BY
 from matcher.schedule import Schedule, schedule_meetings
 
+from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Decision, Event, Job, Meeting, ScheduleRun, Unscheduled
@@ -236,13 +237,19 @@ def slot_labels(event):
 
 
 def meetings(event_id):
-    return db.session.scalars(select(Meeting).where(Meeting.event_id == event_id)
-                              .order_by(Meeting.slot, Meeting.table_no)).all()
+    """The plan's meetings the viewer may see (both records visible)."""
+    return visibility.filter_pairs(event_id, db.session.scalars(
+        select(Meeting).where(Meeting.event_id == event_id).order_by(Meeting.slot, Meeting.table_no)).all())
 
 
 def unscheduled(event_id):
-    return db.session.scalars(select(Unscheduled).where(Unscheduled.event_id == event_id)
+    """Left-out pairs the viewer may see, and left-out participants (organisers and the participant only)."""
+    rows = db.session.scalars(select(Unscheduled).where(Unscheduled.event_id == event_id)
                               .order_by(Unscheduled.kind, Unscheduled.need_id)).all()
+    if visibility.is_organiser(event_id):
+        return rows
+    return [u for u in rows if (visibility.pair_visible(event_id, u.need_id, u.capability_id) if u.kind == "pair"
+                                else not u.need_id and not u.capability_id and visibility.org_visible(event_id, u.org))]
 
 
 def grid(event, rows):
@@ -287,7 +294,7 @@ def record_titles(event_id):
     """``({need_id: Need}, {capability_id: Capability})`` for labelling meetings."""
     from ..models import Capability, Need
 
-    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(Need.event_id == event_id))}
+    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(event_id)))}
     capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
-        Capability.event_id == event_id))}
+        visibility.capability_clause(event_id)))}
     return needs, capabilities

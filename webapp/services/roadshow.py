@@ -12,9 +12,11 @@ from .ranking import SUGGESTION_COLUMNS
 
 def suggestion_frame(event_id):
     """The need-direction suggestions of the last ranking as a ``rank_pairs``-shaped DataFrame."""
+    from .. import visibility
+
     rows = db.session.execute(select(*[getattr(Suggestion, c) for c in SUGGESTION_COLUMNS]).where(
         Suggestion.event_id == event_id, Suggestion.direction == "need")).all()
-    return pd.DataFrame(rows, columns=SUGGESTION_COLUMNS)
+    return pd.DataFrame(visibility.filter_pairs(event_id, [r._asdict() for r in rows]), columns=SUGGESTION_COLUMNS)
 
 
 def roadshow_frame(event, *, invite_top=5):

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from matcher import rank_pairs
 
+from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Capability, Need
@@ -81,7 +82,7 @@ def organisations(event_id):
     """Every organisation of the event with its number of needs and capabilities, sorted by name."""
     out = {}
     for model, key in ((Need, "needs"), (Capability, "capabilities")):
-        for org, count in db.session.execute(select(model.org, func.count()).where(model.event_id == event_id)
+        for org, count in db.session.execute(select(model.org, func.count()).where(visibility.clause(model, event_id))
                                              .group_by(model.org)):
             out.setdefault(org, {"org": org, "needs": 0, "capabilities": 0})[key] = count
     return [out[k] for k in sorted(out)]
@@ -97,9 +98,10 @@ def organisation(event_id, org, *, per_item=5):
         organisation is unknown.
     """
     filters = Filters(eligible_only=True, hide_rejected=True)
-    needs = db.session.scalars(select(Need).where(Need.event_id == event_id, Need.org == org)
+    needs = db.session.scalars(select(Need).where(visibility.need_clause(event_id), Need.org == org)
                                .order_by(Need.need_id)).all()
-    capabilities = db.session.scalars(select(Capability).where(Capability.event_id == event_id, Capability.org == org)
+    capabilities = db.session.scalars(select(Capability).where(visibility.capability_clause(event_id),
+                                                               Capability.org == org)
                                       .order_by(Capability.capability_id)).all()
     return {
         "needs": [(n, suggestions(event_id, need_id=n.need_id, filters=filters, limit=per_item)) for n in needs],

@@ -1,0 +1,243 @@
+"""Who may see what: the one place that decides visibility of events, records, pairs and contacts.
+
+Every page, API endpoint, search, export, agenda and the roadshow programme reads
+records through the clauses and filters here, so a rule changes in one place.
+
+Rules (``CLASSIFICATIONS`` tiers, checked with :func:`matcher.clearance_allows`):
+
+=============  ==========================  ==========================================  =========================
+role           events                      needs / capabilities                        contact details
+=============  ==========================  ==========================================  =========================
+admin          all                         all                                         all
+organiser      the events they organise    all of those events                         all of those events
+enterprise     events where its org has    its own needs; capabilities its org's       own records; partners of
+member         records                     *effective* clearance allows, and its own   accepted pairs
+institute      same                        all needs; its own capabilities             same
+member
+analyst        all (read-only)             all needs; 公开 capabilities only            never
+(nobody)       none                        none                                        never
+=============  ==========================  ==========================================  =========================
+
+A suggestion, decision, meeting or request is visible when both of its records are.
+An organisation's clearance is effective only while verified and unexpired, else 无.
+Outside a request (CLI commands and background jobs) the system sees everything; inside
+a request without a logged-in user nothing is visible (fail closed).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from flask import g, has_request_context
+from sqlalchemy import false, select, true, union
+
+from matcher import CLASSIFICATIONS, clearance_allows
+
+from .db import db
+from .models import Capability, Decision, Need, Organisation, OrganiserEvent
+
+ROLES = ("admin", "organiser", "institute", "enterprise", "analyst")
+MEMBER_ROLES = ("institute", "enterprise")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person (or process) a response is built for."""
+
+    role: str
+    user_id: int | None = None
+    username: str = ""
+    org: str = ""
+    clearance: str = "无"
+    event_ids: frozenset = field(default_factory=frozenset)
+
+    @property
+    def everything(self):
+        return self.role in ("system", "admin")
+
+    @property
+    def cache_key(self):
+        """Part of the page-cache key: two viewers with equal keys see identical pages."""
+        if self.everything:
+            return ("all",)
+        return (self.role, self.user_id, self.org, self.clearance)
+
+
+SYSTEM = Viewer("system")
+ANONYMOUS = Viewer("anonymous")
+
+
+def effective_clearance(organisation, today=None):
+    """The qualification that counts: the declared one while verified and unexpired, else 无."""
+    if organisation is None or organisation.verified_at is None:
+        return "无"
+    today = today or dt.date.today()
+    if organisation.expires_on is None or organisation.expires_on < today:
+        return "无"
+    return organisation.clearance
+
+
+def viewer_for(user):
+    """Build the :class:`Viewer` of a ``User`` row (org, effective clearance, organised events)."""
+    if user is None or not user.active:
+        return ANONYMOUS
+    org = db.session.get(Organisation, user.org_id) if user.org_id else None
+    events = frozenset(db.session.scalars(select(OrganiserEvent.event_id).where(OrganiserEvent.user_id == user.id)))
+    clearance = effective_clearance(org) if user.role == "enterprise" else "无"
+    return Viewer(user.role, user.id, user.username, org.name if org else "", clearance,
+                  events if user.role == "organiser" else frozenset())
+
+
+def current_viewer():
+    """The viewer of the current request (set by :mod:`webapp.auth`); the system outside requests."""
+    if not has_request_context():
+        return SYSTEM
+    return g.get("viewer") or ANONYMOUS
+
+
+def allowed_tiers(clearance):
+    """Capability tiers a qualification may see, by the core engine's rule."""
+    return [tier for tier in CLASSIFICATIONS if clearance_allows(clearance, tier)]
+
+
+def is_organiser(event_id, viewer=None):
+    """Whether the viewer runs this event (admins and the system run every event)."""
+    viewer = viewer or current_viewer()
+    return viewer.everything or (viewer.role == "organiser" and event_id in viewer.event_ids)
+
+
+def event_clause(column, viewer=None):
+    """SQL condition on an event id ``column`` for the events the viewer may open."""
+    viewer = viewer or current_viewer()
+    if viewer.everything or viewer.role == "analyst":
+        return true()
+    if viewer.role == "organiser":
+        return column.in_(viewer.event_ids)
+    if viewer.role in MEMBER_ROLES and viewer.org:
+        participating = union(select(Need.event_id).where(Need.org == viewer.org),
+                              select(Capability.event_id).where(Capability.org == viewer.org))
+        return column.in_(participating.scalar_subquery())
+    return false()
+
+
+def can_see_event(event_id, viewer=None):
+    from .models import Event
+
+    return db.session.scalar(select(Event.id).where(Event.id == event_id, event_clause(Event.id, viewer))) is not None
+
+
+def need_clause(event_id, viewer=None):
+    """SQL condition selecting the needs of ``event_id`` the viewer may see."""
+    viewer = viewer or current_viewer()
+    scope = Need.event_id == event_id
+    if is_organiser(event_id, viewer) or viewer.role in ("institute", "analyst"):
+        return scope
+    if viewer.role == "enterprise" and viewer.org:
+        return scope & (Need.org == viewer.org)
+    return false()
+
+
+def capability_clause(event_id, viewer=None):
+    """SQL condition selecting the capabilities of ``event_id`` the viewer may see."""
+    viewer = viewer or current_viewer()
+    scope = Capability.event_id == event_id
+    if is_organiser(event_id, viewer):
+        return scope
+    if viewer.role == "enterprise" and viewer.org:
+        return scope & (Capability.classification.in_(allowed_tiers(viewer.clearance))
+                        | (Capability.org == viewer.org))
+    if viewer.role == "institute" and viewer.org:
+        return scope & (Capability.org == viewer.org)
+    if viewer.role == "analyst":
+        return scope & (Capability.classification == "公开")
+    return false()
+
+
+def clause(model, event_id, viewer=None):
+    """:func:`need_clause` or :func:`capability_clause` by model."""
+    return (need_clause if model is Need else capability_clause)(event_id, viewer)
+
+
+def visible_ids(event_id):
+    """``(need ids, capability ids)`` the current viewer may see in the event (memoised per request)."""
+    viewer = current_viewer()
+    memo = g.setdefault("visible_ids", {}) if has_request_context() else {}
+    key = (event_id, viewer.cache_key)
+    if key not in memo:
+        needs = frozenset(db.session.scalars(select(Need.need_id).where(need_clause(event_id, viewer))))
+        capabilities = frozenset(db.session.scalars(select(Capability.capability_id)
+                                                    .where(capability_clause(event_id, viewer))))
+        memo[key] = (needs, capabilities)
+    return memo[key]
+
+
+def pair_visible(event_id, need_id, capability_id):
+    needs, capabilities = visible_ids(event_id)
+    return need_id in needs and capability_id in capabilities
+
+
+def filter_pairs(event_id, rows, need="need_id", capability="capability_id"):
+    """The rows (objects or dicts with need and capability ids) whose both records are visible."""
+    if current_viewer().everything:
+        return list(rows)
+    needs, capabilities = visible_ids(event_id)
+
+    def get(row, name):
+        return row.get(name) if isinstance(row, dict) else getattr(row, name)
+    return [r for r in rows if get(r, need) in needs and get(r, capability) in capabilities]
+
+
+def org_visible(event_id, org):
+    """Whether an organisation-level row (e.g. an unscheduled participant) may be shown."""
+    viewer = current_viewer()
+    return is_organiser(event_id, viewer) or (bool(org) and org == viewer.org)
+
+
+def own_ids(event_id):
+    """``(need ids, capability ids)`` of the viewer's own organisation in the event."""
+    viewer = current_viewer()
+    if not viewer.org:
+        return frozenset(), frozenset()
+    return (frozenset(db.session.scalars(select(Need.need_id).where(Need.event_id == event_id,
+                                                                     Need.org == viewer.org))),
+            frozenset(db.session.scalars(select(Capability.capability_id).where(Capability.event_id == event_id,
+                                                                                 Capability.org == viewer.org))))
+
+
+def contact_ids(event_id):
+    """``(need ids, capability ids)`` whose contact details the viewer may see (memoised per request)."""
+    viewer = current_viewer()
+    memo = g.setdefault("contact_ids", {}) if has_request_context() else {}
+    key = (event_id, viewer.cache_key)
+    if key in memo:
+        return memo[key]
+    if is_organiser(event_id, viewer):
+        result = (None, None)  # None: every record
+    elif viewer.role in MEMBER_ROLES and viewer.org:
+        own_needs, own_capabilities = own_ids(event_id)
+        accepted = db.session.execute(select(Decision.need_id, Decision.capability_id).where(
+            Decision.event_id == event_id, Decision.status == "accepted")).all()
+        needs = own_needs | {n for n, c in accepted if c in own_capabilities}
+        capabilities = own_capabilities | {c for n, c in accepted if n in own_needs}
+        result = (frozenset(needs), frozenset(capabilities))
+    else:
+        result = (frozenset(), frozenset())
+    memo[key] = result
+    return result
+
+
+def contact(record):
+    """The record's contact details when the viewer may see them, else ''."""
+    if record is None:
+        return ""
+    is_need = isinstance(record, Need)
+    needs, capabilities = contact_ids(record.event_id)
+    allowed = needs if is_need else capabilities
+    record_id = record.need_id if is_need else record.capability_id
+    return record.contact if allowed is None or record_id in allowed else ""
+
+
+def contact_allowed(event_id, kind, record_id):
+    needs, capabilities = contact_ids(event_id)
+    allowed = needs if kind == "need" else capabilities
+    return allowed is None or record_id in allowed
