@@ -28,7 +28,7 @@ test: setup
 # The web app on http://127.0.0.1:5000 with the sample event loaded and ranked.
 serve: setup
 	$(VENV)/bin/flask --app webapp load-sample
-	$(VENV)/bin/waitress-serve --host 127.0.0.1 --port 5000 --call webapp:create_app
+	WEBAPP_SESSION_COOKIE_SECURE=0 $(VENV)/bin/waitress-serve --host 127.0.0.1 --port 5000 --call webapp:create_app
 
 clean:
 	rm -rf $(VENV) out

@@ -181,6 +181,12 @@ def latest_job_id(app, event_id, kind):
                                  .order_by(Job.id.desc()))
 
 
+def db_session():
+    from webapp.db import db
+
+    return db.session
+
+
 @pytest.fixture(scope="session")
 def sample_template(tmp_path_factory):
     """A database holding the sample event, imported through the web forms and ranked (lexical only)."""
@@ -191,6 +197,11 @@ def sample_template(tmp_path_factory):
                             slots="6", tables="20", max_meetings="4")
     assert event_id == 1
     load_sample(client, event_id)
+    from webapp.models import Event
+    from webapp.services.events import verify_declared_qualifications
+
+    with app.app_context():  # as `flask load-sample` does: the sample qualifications count as verified
+        verify_declared_qualifications(db_session().get(Event, event_id))
     rank(client, event_id)
     app.extensions["matcher_jobs"].shutdown()
     from webapp.db import db

@@ -64,7 +64,10 @@ def test_ranking_runs_in_the_background_and_stores_suggestions(client, app):
     assert job == {"id": job_id, "event_id": event_id, "kind": "rank", "status": "done", "progress": 100,
                    "stage": "done", "stage_label": "已完成", "error": None, "finished": True}
     assert db_count(app, Suggestion, event_id=event_id, direction="need") == 820
-    assert db_count(app, Suggestion, event_id=event_id, direction="capability") == 880
+    # No qualification is verified in this event, so every enterprise counts as 无: only the 70
+    # 公开 capabilities get suggested needs; the 18 restricted ones get none.
+    assert db_count(app, Suggestion, event_id=event_id, direction="capability") == 700
+    assert db_count(app, Suggestion, event_id=event_id, direction="need", capability_classification="秘密") == 0
     page = client.get(f"/events/{event_id}/needs").get_data(as_text=True)
     assert "尚未计算推荐" not in page and "首选推荐" in page
 

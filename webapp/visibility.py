@@ -77,6 +77,17 @@ def effective_clearance(organisation, today=None):
     return organisation.clearance
 
 
+def verified_clearances(names, today=None):
+    """Effective qualification of each organisation name: its verified, unexpired one, else 无.
+
+    Matching uses this instead of the 保密资质 column of an uploaded spreadsheet, so a
+    capability is suggested only on a qualification an organiser has verified.
+    """
+    wanted = {str(n) for n in names}
+    rows = {o.name: o for o in db.session.scalars(select(Organisation).where(Organisation.name.in_(wanted)))}
+    return [effective_clearance(rows.get(str(n)), today) for n in names]
+
+
 def viewer_for(user):
     """Build the :class:`Viewer` of a ``User`` row (org, effective clearance, organised events)."""
     if user is None or not user.active:

@@ -165,4 +165,24 @@ def load_sample(name):
         with (folder / file_name).open("rb") as handle:
             batch = save_and_validate(event, kind, FileStorage(handle, filename=file_name))
         confirm(batch)
+    verify_declared_qualifications(event)
     return event
+
+
+def verify_declared_qualifications(event):
+    """Mark the sample enterprises' declared qualifications as verified (fictional demo certificates)."""
+    from ..models import Need, Organisation
+
+    declared = dict(db.session.execute(select(Need.org, Need.clearance).where(Need.event_id == event.id,
+                                                                            Need.clearance != "无")).all())
+    for name, clearance in declared.items():
+        organisation = db.session.scalar(select(Organisation).where(Organisation.name == name))
+        if organisation is None:
+            organisation = Organisation(name=name, kind="enterprise")
+            db.session.add(organisation)
+        if organisation.verified_at is None:
+            organisation.clearance, organisation.certificate_no = clearance, f"DEMO-{abs(hash(name)) % 10**6:06d}"
+            organisation.expires_on = dt.date.today() + dt.timedelta(days=365)
+            organisation.verified_by = "load-sample"
+            organisation.verified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    db.session.commit()

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, insert, select
 
 from matcher import rank_pairs, score_matrix
 
+from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Capability, Event, Job, Need, ScoreTable, Suggestion
@@ -81,6 +82,7 @@ def run_ranking(event_id, job, progress):
     version = event.records_version
     progress(5, "loading")
     needs, capabilities = records_frame(event_id, "need"), records_frame(event_id, "capability")
+    needs["clearance"] = visibility.verified_clearances(needs["org"])
     exclude = exclusions(event_id)
     progress(10, "model")
     options = {"embedder": get_embedder(), "weights": current_app.config["MATCHER_WEIGHTS"],
