@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 import matcher
-from matcher.evaluate import CSL_DISCIPLINE_DOMAINS
-from matcher.evaluate import evaluate
+from matcher.evaluate import CSL_DISCIPLINE_DOMAINS, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 CSL = ROOT.parent / "shared" / "data" / "csl" / "csl_papers.tsv"

@@ -14,9 +14,9 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import quality
 
 import matcher
-import quality
 
 NORMALISERS = {
     "minmax": lambda v, m: _masked(v, m, lambda x: (x - np.nanmin(x, 1, keepdims=True))

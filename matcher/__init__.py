@@ -9,11 +9,11 @@ Examples
 >>> capabilities = matcher.load_capabilities("data/capabilities.csv")
 >>> pairs = matcher.rank_pairs(needs, capabilities, top_k=5)
 """
+from . import evaluate
+from .agenda import agenda_frames, write_agenda
 from .embed import Embedder
 from .errors import DataWarning, InfeasibleScheduleError, InputError, MatcherError, ModelUnavailableError
 from .rank import DEFAULT_WEIGHTS, ScoreMatrix, rank_organisations, rank_pairs, score_matrix
-from .agenda import agenda_frames, write_agenda
-from . import evaluate
 from .records import load_capabilities, load_needs
 from .roadshow import plan_roadshow
 from .schedule import Schedule, greedy_schedule, schedule_meetings

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .errors import InputError, ModelUnavailableError
+from .errors import InputError
 
 DEFAULT_MODEL = "multilingual-e5-small"
 #: Names that select a backend other than a sentence-transformers directory.

@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from conftest import SAMPLE_DATA
+
 from matcher.cli import cli
 
 

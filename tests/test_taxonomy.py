@@ -8,8 +8,6 @@ from matcher.evaluate import CSL_DISCIPLINE_DOMAINS
 from matcher.taxonomy import clearance_allows, infer_domains, visibility_mask
 
 
-
-
 @pytest.mark.parametrize("clearance, allowed", [
     ("无", {"公开"}), ("三级", {"公开", "内部", "秘密"}), ("二级", {"公开", "内部", "秘密", "机密"}),
     ("一级", {"公开", "内部", "秘密", "机密"}),
