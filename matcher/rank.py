@@ -50,6 +50,8 @@ class ScoreMatrix:
         Empty where allowed, else the rule: ``clearance``, ``same_org`` or ``excluded``.
     direction : str
         "need" when each need is a query, "capability" when each capability is.
+    lexical_index : BM25, optional
+        The fitted lexical index; its IDF weights the shared terms of the reasons.
     """
 
     values: np.ndarray
@@ -58,6 +60,7 @@ class ScoreMatrix:
     components: dict = field(default_factory=dict)
     excluded_by: np.ndarray = None
     direction: str = "need"
+    lexical_index: BM25 = None
 
     @property
     def allowed(self):
@@ -211,10 +214,8 @@ def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=No
     components = {"semantic": semantic, "lexical": lexical, "lexical_norm": _scale_by_max(lexical, allowed, axis),
                   "domain": domain}
     values = fuse_scores(components, weights, allowed, direction=direction)
-    matrix = ScoreMatrix(values, needs["id"].to_numpy(dtype=object), capabilities["id"].to_numpy(dtype=object),
-                         components, excluded_by, direction)
-    matrix._index = index
-    return matrix
+    return ScoreMatrix(values, needs["id"].to_numpy(dtype=object), capabilities["id"].to_numpy(dtype=object),
+                       components, excluded_by, direction, index)
 
 
 def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None, weights=None, exclude=None,
@@ -305,12 +306,15 @@ def default_embedder():
 
 def _describe(pairs, needs, capabilities, scores):
     need_at, capability_at = pairs.pop("_need").to_numpy(), pairs.pop("_capability").to_numpy()
-    component = scores.components
+    # A matrix built by hand may lack components: missing signals read as 0.
+    component = {name: scores.components.get(name, np.zeros(scores.values.shape, dtype=np.float32))
+                 for name in ("semantic", "lexical_norm", "domain")}
     pairs["score_semantic"] = component["semantic"][need_at, capability_at]
     pairs["score_lexical"] = component["lexical_norm"][need_at, capability_at]
     pairs["domain_match"] = component["domain"][need_at, capability_at].astype(bool)
     need_texts, capability_texts = record_texts(needs), record_texts(capabilities)
-    weight = scores._index.term_weight
+    index = scores.lexical_index if scores.lexical_index is not None else BM25().fit(capability_texts)
+    weight = index.term_weight
     used_semantic = bool(np.any(component["semantic"]))
     terms, texts = [], []
     for row, (i, j) in enumerate(zip(need_at, capability_at)):

@@ -164,3 +164,13 @@ def test_empty_sides_and_texts_without_terms(needs, capabilities):
     punctuation = pd.DataFrame({"id": ["X1"], "title": ["。。"], "description": ["！！"]})
     pairs = rank_pairs(punctuation, punctuation.assign(id=["Y1"]), weights=LEXICAL)
     assert pairs["capability_id"].tolist() == ["Y1"] and pairs["score_lexical"].tolist() == [0.0]
+
+
+def test_rank_pairs_accepts_a_hand_made_score_matrix(needs, capabilities):
+    loaded_needs, loaded_capabilities = matcher.load_needs(needs), matcher.load_capabilities(capabilities)
+    values = np.arange(20, dtype=np.float32).reshape(4, 5)
+    scores = ScoreMatrix(values, loaded_needs["id"].to_numpy(dtype=object),
+                         loaded_capabilities["id"].to_numpy(dtype=object))
+    pairs = rank_pairs(loaded_needs, loaded_capabilities, top_k=2, scores=scores)
+    assert pairs.groupby("need_id")["capability_id"].first().tolist() == ["C5"] * 4
+    assert pairs["reason"].str.contains("词汇匹配").all()
