@@ -12,6 +12,7 @@ organisation, and never for an excluded pair; such pairs hold ``-inf``.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from dataclasses import dataclass, field
@@ -256,8 +257,8 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
     if scores is None:
         scores = score_matrix(needs, capabilities, embedder=embedder, weights=weights, exclude=exclude,
                               direction=direction)
-    elif scores.direction != direction:
-        raise InputError(f"scores were computed for direction {scores.direction!r}, not {direction!r}")
+    else:
+        scores = _enforce_rules(scores, needs, capabilities, exclude, direction)
     pairs = scores.top_k(int(top_k))
     return _describe(pairs, needs, capabilities, scores)
 
@@ -280,6 +281,8 @@ def rank_organisations(needs, capabilities, *, top_k=5, direction="need", embedd
     if scores is None:
         scores = score_matrix(needs, capabilities, embedder=embedder, weights=weights, exclude=exclude,
                               direction=direction)
+    else:
+        scores = _enforce_rules(scores, needs, capabilities, exclude, direction)
     pairs = scores.top_k(scores.values.shape[1 if direction == "need" else 0])
     query, partner, side = (("need_id", "capability_id", capabilities) if direction == "need"
                             else ("capability_id", "need_id", needs))
@@ -302,6 +305,18 @@ def default_embedder():
     from .embed import Embedder
 
     return Embedder()
+
+
+def _enforce_rules(scores, needs, capabilities, exclude, direction):
+    """A caller's matrix with the visibility, same-organisation and exclusion rules applied again."""
+    if scores.direction != direction:
+        raise InputError(f"scores were computed for direction {scores.direction!r}, not {direction!r}")
+    if scores.values.shape != (len(needs), len(capabilities)) or \
+            list(scores.need_ids) != needs["id"].tolist() or list(scores.capability_ids) != capabilities["id"].tolist():
+        raise InputError("scores do not match these needs and capabilities (ids or order differ)")
+    excluded_by = allowed_pairs(needs, capabilities, exclude=exclude)
+    values = np.where(excluded_by == "", scores.values, -np.inf).astype(np.float32)
+    return dataclasses.replace(scores, values=values, excluded_by=excluded_by)
 
 
 def _describe(pairs, needs, capabilities, scores):

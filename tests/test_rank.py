@@ -172,5 +172,10 @@ def test_rank_pairs_accepts_a_hand_made_score_matrix(needs, capabilities):
     scores = ScoreMatrix(values, loaded_needs["id"].to_numpy(dtype=object),
                          loaded_capabilities["id"].to_numpy(dtype=object))
     pairs = rank_pairs(loaded_needs, loaded_capabilities, top_k=2, scores=scores)
-    assert pairs.groupby("need_id")["capability_id"].first().tolist() == ["C5"] * 4
+    # The rules hold whatever the matrix says: N2 shares its org with C5, N1 and N3 lack the
+    # qualification for C2 (秘密) and C3 (内部), N4 shares its org with C2.
+    assert pairs.groupby("need_id")["capability_id"].apply(list).to_dict() == {
+        "N1": ["C5", "C4"], "N2": ["C4", "C3"], "N3": ["C5", "C4"], "N4": ["C5", "C4"]}
     assert pairs["reason"].str.contains("词汇匹配").all()
+    with pytest.raises(InputError, match="scores do not match"):
+        rank_pairs(loaded_needs.iloc[::-1], loaded_capabilities, scores=scores)
