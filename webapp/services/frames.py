@@ -50,12 +50,21 @@ def records_frame(event_id, kind):
     return frame[RECORD_COLUMNS + [tier, "source_row"]]
 
 
+def column_limit(kind, column):
+    """Declared length of a ``String`` column of the ``kind`` table (``None`` for ``Text``)."""
+    return getattr(model_of(kind)[0].__table__.c[column].type, "length", None)
+
+
 def row_values(row, kind):
-    """Column values of one validated record (a Series from matcher) for the ``kind`` table."""
+    """Column values of one validated record (a Series from matcher) for the ``kind`` table.
+
+    Free-text fields are cut to their column's length: SQLite ignores ``VARCHAR(n)`` but
+    PostgreSQL refuses longer values, which would fail the whole import there.
+    """
     _, id_column, tier = model_of(kind)
     trl = row["trl"]
-    values = {c: str(row[c]) for c in ("org", "title", "description", "domain", "keywords", "region",
-                                        "contact", "cooperation")}
+    values = {c: str(row[c])[:column_limit(kind, c)] for c in ("org", "title", "description", "domain", "keywords",
+                                                              "region", "contact", "cooperation")}
     values.update({
         id_column: str(row["id"]), tier: str(row[tier]), "domain_inferred": bool(row["domain_inferred"]),
         "trl": None if pd.isna(trl) else int(trl), "source_row": int(row["source_row"]),

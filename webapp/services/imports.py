@@ -25,7 +25,7 @@ from matcher.export import write_frame
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Event, ImportBatch
-from .frames import model_of, row_values
+from .frames import column_limit, model_of, row_values
 
 LOADERS = {"need": load_needs, "capability": load_capabilities}
 #: Headers of the downloadable blank templates (the sample files use the same).
@@ -93,6 +93,11 @@ def _validate(event, kind, path, original):
         raise UploadRejected(_("无法读取该文件：请检查编码（UTF-8 或 GBK）、文件格式和表头。"), str(exc)) from None
     if valid.empty and rejected.empty:
         raise UploadRejected(_("文件中没有数据行。"))
+    limit = column_limit(kind, model_of(kind)[1])
+    too_long = valid[valid["id"].astype(str).str.len() > limit]
+    if len(too_long):  # an id is never cut short (two ids could become one); PostgreSQL would refuse it
+        raise UploadRejected(_("编号过长：最多 %(limit)s 个字符（第 %(row)s 行）。", limit=limit,
+                               row=int(too_long["source_row"].iloc[0])))
     problems = []
     if len(rejected):
         write_frame(rejected, path.parent / "rejected.csv")

@@ -92,5 +92,5 @@ def downgrade():
     op.drop_index('ix_login_attempts_lookup', table_name='login_attempts')
     op.drop_table('login_attempts')
     op.drop_table('organiser_events')
+    op.drop_table('users')  # before organisations: users.org_id references it (PostgreSQL refuses otherwise)
     op.drop_table('organisations')
-    op.drop_table('users')
