@@ -254,11 +254,8 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
     if not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise InputError(f"top_k must be a positive integer; got {top_k!r}")
     needs, capabilities = _prepare(needs, "need"), _prepare(capabilities, "capability")
-    if scores is None:
-        scores = score_matrix(needs, capabilities, embedder=embedder, weights=weights, exclude=exclude,
-                              direction=direction)
-    else:
-        scores = _enforce_rules(scores, needs, capabilities, exclude, direction)
+    scores = _scores_for(needs, capabilities, scores, embedder=embedder, weights=weights, exclude=exclude,
+                         direction=direction)
     pairs = scores.top_k(int(top_k))
     return _describe(pairs, needs, capabilities, scores)
 
@@ -278,11 +275,8 @@ def rank_organisations(needs, capabilities, *, top_k=5, direction="need", embedd
         score, need_ids, n_needs``.
     """
     needs, capabilities = _prepare(needs, "need"), _prepare(capabilities, "capability")
-    if scores is None:
-        scores = score_matrix(needs, capabilities, embedder=embedder, weights=weights, exclude=exclude,
-                              direction=direction)
-    else:
-        scores = _enforce_rules(scores, needs, capabilities, exclude, direction)
+    scores = _scores_for(needs, capabilities, scores, embedder=embedder, weights=weights, exclude=exclude,
+                         direction=direction)
     pairs = scores.top_k(scores.values.shape[1 if direction == "need" else 0])
     query, partner, side = (("need_id", "capability_id", capabilities) if direction == "need"
                             else ("capability_id", "need_id", needs))
@@ -305,6 +299,14 @@ def default_embedder():
     from .embed import Embedder
 
     return Embedder()
+
+
+def _scores_for(needs, capabilities, scores, *, embedder, weights, exclude, direction):
+    """The caller's matrix with the rules re-applied, or a freshly computed one."""
+    if scores is None:
+        return score_matrix(needs, capabilities, embedder=embedder, weights=weights, exclude=exclude,
+                            direction=direction)
+    return _enforce_rules(scores, needs, capabilities, exclude, direction)
 
 
 def _enforce_rules(scores, needs, capabilities, exclude, direction):
