@@ -107,6 +107,59 @@ def test_logout_needs_post_and_csrf(tmp_path):
     app.extensions["matcher_jobs"].shutdown()
 
 
+def test_a_session_cookie_copied_before_logout_is_dead_after_it(app):
+    ensure_user(app, "test-admin")
+    owner = login(app.test_client(), "test-admin")
+    name = app.config["SESSION_COOKIE_NAME"]
+    stolen = owner.get_cookie(name).value
+    thief = app.test_client()
+    thief.set_cookie(name, stolen)
+    assert thief.get("/").status_code == 200 and thief.get("/api/events").status_code == 200
+    assert owner.post("/logout").status_code == 302
+    response = thief.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    thief.set_cookie(name, stolen)  # the refused request cleared it; replay the copy again
+    assert thief.get("/api/events").get_json() == {"ok": False, "error": "请先登录。", "errors": [], "status": 401}
+    assert thief.post("/api/events", json={}).status_code == 401
+    assert login(app.test_client(), "test-admin").get("/").status_code == 200  # logging in again works
+
+
+@pytest.mark.parametrize("change", ["bump", "deactivate"])
+def test_revoking_in_the_database_ends_an_active_session(app, change):
+    from webapp.auth import revoke_sessions
+    from webapp.models import User
+
+    user_id = ensure_user(app, "test-admin")
+    client = login(app.test_client(), "test-admin")
+    name = app.config["SESSION_COOKIE_NAME"]
+    copy = app.test_client()
+    copy.set_cookie(name, client.get_cookie(name).value)
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        if change == "bump":
+            revoke_sessions(user)
+        else:
+            user.active = False
+        db.session.commit()
+    assert client.get("/").status_code == 302
+    assert copy.get("/api/events").get_json()["status"] == 401
+    with app.app_context():  # the cleared session stays logged out even once the account is active again
+        db.session.get(User, user_id).active = True
+        db.session.commit()
+    assert client.get("/").status_code == 302
+    assert login(client, "test-admin").get("/").status_code == 200
+
+
+def test_password_reset_by_load_sample_ends_sessions(app, runner):
+    ensure_user(app, "organiser", "organiser")
+    client = login(app.test_client(), "organiser")
+    assert client.get("/").status_code == 200
+    result = runner.invoke(args=["load-sample", "--no-rank"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/").status_code == 302
+
+
 def test_cli_create_user_reads_password_from_stdin(app, runner):
     event_id = create_event(admin_client(app))
     result = runner.invoke(args=["create-user", "li", "--role", "organiser", "--event", str(event_id),

@@ -98,14 +98,31 @@ def create_user(username, password, role, *, org=None, event_ids=()):
     return user
 
 
+def revoke_sessions(user):
+    """End every session of ``user`` issued so far (the caller commits).
+
+    Bumps ``session_version`` in SQL, so concurrent bumps never cancel out; any session
+    (or copied cookie) carrying the old version is treated as logged out by :func:`load_user`.
+    """
+    user.session_version = User.session_version + 1
+
+
 def load_user():
-    """Before each request: the session's user becomes ``g.user`` and ``g.viewer``."""
+    """Before each request: the session's user becomes ``g.user`` and ``g.viewer``.
+
+    A session whose user is gone or inactive, or whose ``sv`` differs from the user's
+    ``session_version`` (revoked by logout, password reset or deactivation), is cleared,
+    so the request continues as anonymous and :func:`enforce_access` sends it to the login
+    page (or answers 401 under /api).
+    """
     g.user, g.viewer = None, ANONYMOUS
     user_id = session.get("uid")
     if user_id is not None:
         user = db.session.get(User, user_id)
-        if user is not None and user.active:
+        if user is not None and user.active and session.get("sv") == user.session_version:
             g.user, g.viewer = user, viewer_for(user)
+        else:
+            session.clear()
 
 
 def enforce_access():
@@ -187,12 +204,15 @@ def login():
     session.clear()
     session.permanent = True
     session["uid"] = user.id
+    session["sv"] = user.session_version
     audit.record("login", username, user=user)
     return back(url_for("events.index"))
 
 
 @bp.post("/logout")
 def logout():
+    if g.user is not None:
+        revoke_sessions(g.user)  # committed with the audit entry; a copied cookie dies too
     audit.record("logout", g.user.username if g.user else "")
     session.clear()
     flash(_("已退出登录。"), "success")

@@ -33,7 +33,7 @@ def _demo_accounts(event):
     """Create (or reset the passwords of) a demo administrator and the sample event's organiser; print them."""
     from sqlalchemy import select
 
-    from .auth import create_user, hash_password
+    from .auth import create_user, hash_password, revoke_sessions
     from .models import OrganiserEvent, User
 
     for username, role in (("admin", "admin"), ("organiser", "organiser")):
@@ -43,6 +43,7 @@ def _demo_accounts(event):
             create_user(username, password, role, event_ids=[event.id] if role == "organiser" else ())
         else:
             user.password_hash = hash_password(password)
+            revoke_sessions(user)  # a reset password logs out every existing session
             if role == "organiser" and db.session.get(OrganiserEvent, (user.id, event.id)) is None:
                 db.session.add(OrganiserEvent(user_id=user.id, event_id=event.id))
             db.session.commit()

@@ -320,6 +320,9 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Copied into the session at login and checked on every request; bumping it (logout,
+    # password reset, deactivation) revokes every session issued before, copied cookies included.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 
 
