@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from .cli_schedule import schedule_command
 from .errors import MatcherError
 from .export import write_frame
 from .rank import rank_pairs
@@ -96,10 +97,5 @@ def main():
     cli()
 
 
-def _register_planner():
-    from .cli_schedule import schedule_command
 
-    cli.add_command(schedule_command, name="schedule")
-
-
-_register_planner()
+cli.add_command(schedule_command, name="schedule")

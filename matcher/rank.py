@@ -317,6 +317,8 @@ def _enforce_rules(scores, needs, capabilities, exclude, direction):
             list(scores.need_ids) != needs["id"].tolist() or list(scores.capability_ids) != capabilities["id"].tolist():
         raise InputError("scores do not match these needs and capabilities (ids or order differ)")
     excluded_by = allowed_pairs(needs, capabilities, exclude=exclude)
+    if scores.excluded_by is not None:  # keep the rules the matrix was computed with (e.g. its own exclusions)
+        excluded_by = np.where(excluded_by == "", scores.excluded_by, excluded_by)
     values = np.where(excluded_by == "", scores.values, -np.inf).astype(np.float32)
     return dataclasses.replace(scores, values=values, excluded_by=excluded_by)
 

@@ -77,11 +77,12 @@ def best_sentences(need_text, capability_text, weight):
     """
     need_sentences = _sentences(need_text)
     capability_sentences = _sentences(capability_text)
+    capability_grams = [_bigrams(sentence) for sentence in capability_sentences]
     best, best_score = (need_sentences[0], capability_sentences[0]), 0.0
     for need_sentence in need_sentences:
         need_grams = _bigrams(need_sentence)
-        for capability_sentence in capability_sentences:
-            common = need_grams & _bigrams(capability_sentence)
+        for capability_sentence, grams in zip(capability_sentences, capability_grams):
+            common = need_grams & grams
             score = sum(weight(g) for g in common)
             if score > best_score:
                 best, best_score = (need_sentence, capability_sentence), score

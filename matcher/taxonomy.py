@@ -5,6 +5,9 @@ the messages and the code that dispatches on the values can never disagree.
 """
 from __future__ import annotations
 
+import functools
+import re
+
 import numpy as np
 
 #: Canonical domain names, in display order.
@@ -192,25 +195,21 @@ def infer_domains(texts):
     return [names[b] if similarity[i, b] > 0 else "其他" for i, b in enumerate(best)]
 
 
-_PROTOTYPE_CACHE = {}
-
-
+@functools.lru_cache(maxsize=1)
 def _prototype_index():
-    if "index" not in _PROTOTYPE_CACHE:
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
-        vectoriser = TfidfVectorizer(analyzer=_prototype_terms, sublinear_tf=True)
-        prototypes = vectoriser.fit_transform(DOMAIN_PROTOTYPES.values())
-        _PROTOTYPE_CACHE["index"] = (vectoriser, prototypes)
-    return _PROTOTYPE_CACHE["index"]
+    vectoriser = TfidfVectorizer(analyzer=_prototype_terms, sublinear_tf=True)
+    return vectoriser, vectoriser.fit_transform(DOMAIN_PROTOTYPES.values())
+
+
+@functools.lru_cache(maxsize=1)
+def _prototype_pattern():
+    words = sorted({w.lower() for p in DOMAIN_PROTOTYPES.values() for w in p.split()}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, words)))
 
 
 def _prototype_terms(text):
     # Whole prototype words found in the text, longest first, so "材料" votes for
     # 新材料 while a shared single character such as "料" votes for nothing.
-    if "pattern" not in _PROTOTYPE_CACHE:
-        import re
-
-        words = sorted({w.lower() for p in DOMAIN_PROTOTYPES.values() for w in p.split()}, key=len, reverse=True)
-        _PROTOTYPE_CACHE["pattern"] = re.compile("|".join(map(re.escape, words)))
-    return _PROTOTYPE_CACHE["pattern"].findall(str(text).lower())
+    return _prototype_pattern().findall(str(text).lower())
