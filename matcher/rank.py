@@ -4,7 +4,10 @@ Signals: dense cosine of the embeddings (``semantic``), BM25 over characters
 and character bigrams (``lexical``) and domain agreement (``domain``). The
 semantic and lexical signals are min–max normalised per query over its allowed
 candidates and summed with weights; per-query normalised score sums measured
-better than reciprocal-rank fusion on Chinese abstracts (FACTS.md).
+better than reciprocal-rank fusion on Chinese abstracts (FACTS.md). That
+first-order score is then mixed with a second-order one (``neighbourhood``,
+see :mod:`matcher.neighbourhood`): how much the query's best candidates are
+each candidate's own nearest neighbours, weighted more for longer queries.
 
 Rules that always hold: a capability is never suggested to a need whose
 enterprise qualification is below the capability's tier, never to the same
@@ -24,9 +27,11 @@ from . import reasons
 from .constraints import allowed_pairs
 from .errors import InputError
 from .lexical import BM25
+from .neighbourhood import profile_similarity, query_weights
+from .taxonomy import visibility_mask
 
 #: Shipped fusion weights; see README "Matching quality" for how they were chosen.
-DEFAULT_WEIGHTS = {"semantic": 0.6, "lexical": 0.4, "domain": 0.1}
+DEFAULT_WEIGHTS = {"semantic": 0.6, "lexical": 0.4, "domain": 0.1, "neighbourhood": 0.8}
 SIGNALS = tuple(DEFAULT_WEIGHTS)
 #: Weight of a domain agreement that rests on an inferred domain. On the CSL dev half (all
 #: domains inferred) full weight cost T4 MRR@10 0.008 and T3 P@10 0.010 against 0.25, while
@@ -46,7 +51,8 @@ class ScoreMatrix:
     need_ids, capability_ids : numpy.ndarray of str
     components : dict of str to numpy.ndarray, each (n_needs, n_capabilities)
         ``semantic`` (cosine), ``lexical`` (raw BM25), ``lexical_norm`` (BM25
-        scaled to [0, 1] per query) and ``domain`` (1.0 when domains agree).
+        scaled to [0, 1] per query), ``domain`` (1.0 when domains agree) and
+        ``neighbourhood`` (profile cosine in [0, 1]; zeros when its weight is 0).
     excluded_by : numpy.ndarray of str, shape (n_needs, n_capabilities)
         Empty where allowed, else the rule: ``clearance``, ``same_org`` or ``excluded``.
     direction : str
@@ -204,17 +210,25 @@ def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=No
     lexical, index = lexical_scores(need_texts, capability_texts, direction=direction)
     shape = (len(needs), len(capabilities))
     semantic = np.zeros(shape, dtype=np.float32)
+    vectors = None
     if weights["semantic"] and len(needs) and len(capabilities):
         embedder = embedder if embedder is not None else default_embedder()
-        semantic = semantic_scores(embedder.encode(need_texts, role="query"),
-                                   embedder.encode(capability_texts, role="passage"))
+        vectors = (embedder.encode(need_texts, role="query"), embedder.encode(capability_texts, role="passage"))
+        semantic = semantic_scores(*vectors)
     domain = _domain_agreement(needs, capabilities)
     excluded_by = allowed_pairs(needs, capabilities, exclude=exclude)
     allowed = excluded_by == ""
     axis = 1 if direction == "need" else 0
     components = {"semantic": semantic, "lexical": lexical, "lexical_norm": _scale_by_max(lexical, allowed, axis),
-                  "domain": domain}
+                  "domain": domain, "neighbourhood": np.zeros(shape, dtype=np.float32)}
     values = fuse_scores(components, weights, allowed, direction=direction)
+    if weights["neighbourhood"] and values.size:
+        candidates = _candidate_scorer(capability_texts if direction == "need" else need_texts,
+                                       vectors and vectors[1 if direction == "need" else 0], index, weights)
+        values, components["neighbourhood"] = _mix_neighbourhood(
+            values, allowed, visibility_mask(needs["clearance"], capabilities["classification"]), candidates,
+            query_weights(need_texts if direction == "need" else capability_texts, weights["neighbourhood"]),
+            direction)
     return ScoreMatrix(values, needs["id"].to_numpy(dtype=object), capabilities["id"].to_numpy(dtype=object),
                        components, excluded_by, direction, index)
 
@@ -321,6 +335,35 @@ def _enforce_rules(scores, needs, capabilities, exclude, direction):
         excluded_by = np.where(excluded_by == "", scores.excluded_by, excluded_by)
     values = np.where(excluded_by == "", scores.values, -np.inf).astype(np.float32)
     return dataclasses.replace(scores, values=values, excluded_by=excluded_by)
+
+
+def _candidate_scorer(texts, vectors, index, weights):
+    """First-order text scores among the candidates themselves, for a few rows at a time.
+
+    The lexical index was fitted on the candidate side, so it scores candidates
+    against candidates directly. Domain agreement is left out: with four coarse
+    domains it crowded the neighbour lists (docking_zh nDCG@10 0.827 with it,
+    0.858 without; benchmarks/quality.py).
+    """
+    text_only = {**weights, "domain": 0.0}
+
+    def scores(rows):
+        block = {"lexical": index.scores([texts[i] for i in rows])}
+        block["semantic"] = (semantic_scores(vectors[rows], vectors) if vectors is not None
+                             else np.zeros_like(block["lexical"]))
+        return fuse_scores(block, text_only, np.ones(block["lexical"].shape, dtype=bool))
+
+    return scores
+
+
+def _mix_neighbourhood(first, allowed, visible, candidates, mixing, direction):
+    """``(1 - a) · first + a · neighbourhood``, both min–max scaled per query, ``a`` per query."""
+    axis = 1 if direction == "need" else 0
+    orient = (lambda matrix: matrix) if direction == "need" else np.transpose
+    second = orient(profile_similarity(orient(first), candidates, orient(visible)))
+    mixing = mixing[:, None] if direction == "need" else mixing[None, :]
+    mixed = (1 - mixing) * _minmax(first, allowed, axis) + mixing * _minmax(second, allowed, axis)
+    return np.where(allowed, mixed, -np.inf).astype(np.float32), second
 
 
 def _describe(pairs, needs, capabilities, scores):

@@ -1,0 +1,120 @@
+"""Second-order similarity: a need and a capability are close when the need's
+best capabilities are the capability's own nearest neighbours.
+
+A description of a few hundred characters says more than its words do: two
+texts about the same problem often share few terms and embed only loosely,
+while the capabilities that match each of them overlap strongly. Each query's
+top-``k`` candidates form a rank-weighted profile (weight ``1/log2(rank+1)``, as
+in nDCG), each candidate's top-``k`` neighbours among the candidates form
+another, and the cosine of the two profiles is the ``neighbourhood`` signal.
+
+The signal helps descriptions and hurts short keyword queries, whose own top-k
+is too uncertain to stand for them (benchmarks/quality.py: docking nDCG@10 and
+CSL discipline coherence up, CSL keyword queries unchanged only because the
+weight shrinks with query length). So each query mixes it in with a weight
+that grows with its length and saturates at :data:`SATURATION_TERMS` terms.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .lexical import analyse
+
+#: Query length (CJK characters plus Latin words) from which the signal takes its full weight.
+SATURATION_TERMS = 60
+#: Neighbourhood size bounds; in between, k is the square root of the number of candidates.
+MIN_K, MAX_K = 5, 50
+
+
+def neighbourhood_size(n_candidates):
+    """Profile length for ``n_candidates``: ``sqrt(n)`` clipped to [5, 50], never above ``n``.
+
+    Examples
+    --------
+    >>> neighbourhood_size(84), neighbourhood_size(1989), neighbourhood_size(3)
+    (9, 45, 3)
+    """
+    return int(min(n_candidates, np.clip(round(np.sqrt(n_candidates)), MIN_K, MAX_K)))
+
+
+def query_weights(texts, weight):
+    """Per-query mixing weight: ``weight`` scaled by length, saturating at :data:`SATURATION_TERMS`.
+
+    Examples
+    --------
+    >>> query_weights(["碳化硅", "x" * 0], 0.8).round(2).tolist()
+    [0.04, 0.0]
+    """
+    lengths = np.array([len(analyse(text, ngram_range=(1, 1))) for text in texts], dtype=np.float32)
+    return (weight * np.minimum(1.0, lengths / SATURATION_TERMS)).astype(np.float32)
+
+
+def rank_profiles(scores, k):
+    """Rank-weighted top-``k`` profile of each row, as unit-length sparse rows.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape (n_rows, n_candidates)
+        ``-inf`` marks candidates a row may not use; they never enter its profile.
+    k : int
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n_rows, n_candidates)
+    """
+    n_rows, n_candidates = scores.shape
+    k = min(k, n_candidates)
+    if not (n_rows and k):
+        return sp.csr_matrix((n_rows, n_candidates), dtype=np.float32)
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    weights = np.broadcast_to(1.0 / np.log2(np.arange(2, k + 2, dtype=np.float32)), top.shape).copy()
+    weights[~np.isfinite(np.take_along_axis(scores, top, axis=1))] = 0.0
+    norms = np.linalg.norm(weights, axis=1, keepdims=True)
+    weights = np.divide(weights, norms, out=np.zeros_like(weights), where=norms > 0)
+    rows = np.repeat(np.arange(n_rows), k)
+    profiles = sp.csr_matrix((weights.ravel(), (rows, top.ravel())), shape=scores.shape, dtype=np.float32)
+    profiles.eliminate_zeros()
+    return profiles
+
+
+def profile_similarity(query_scores, candidate_scores, visible, *, chunk_size=1024):
+    """Cosine of each query's profile with each candidate's neighbour profile.
+
+    Parameters
+    ----------
+    query_scores : numpy.ndarray, shape (n_queries, n_candidates)
+        First-order scores, ``-inf`` where a pair is not allowed.
+    candidate_scores : callable
+        ``candidate_scores(rows)`` returns first-order scores of the candidates
+        ``rows`` (an index array) against every candidate, shape (len(rows), n_candidates),
+        computed in chunks so memory stays ``O(chunk_size × n_candidates)``.
+    visible : numpy.ndarray of bool, shape (n_queries, n_candidates)
+        What each query may see by the visibility rule. Queries with the same
+        visibility share candidate profiles built among their visible
+        candidates only, so a candidate a query may not see has no influence
+        at all on that query's scores.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n_queries, n_candidates), values in [0, 1]
+    """
+    n_queries, n_candidates = query_scores.shape
+    result = np.zeros((n_queries, n_candidates), dtype=np.float32)
+    if not (n_queries and n_candidates):
+        return result
+    patterns, group_of = np.unique(visible, axis=0, return_inverse=True)
+    for group, pattern in enumerate(patterns):
+        columns = np.flatnonzero(pattern)
+        if not len(columns):
+            continue
+        k = neighbourhood_size(len(columns))
+        neighbours = sp.vstack([
+            rank_profiles(candidate_scores(columns[start:start + chunk_size])[:, columns], k)
+            for start in range(0, len(columns), chunk_size)])
+        rows = np.flatnonzero(group_of.ravel() == group)
+        queries = rank_profiles(query_scores[np.ix_(rows, columns)], k)
+        result[np.ix_(rows, columns)] = (queries @ neighbours.T).toarray()
+    return result
