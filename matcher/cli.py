@@ -13,7 +13,7 @@ from .records import load_capabilities, load_needs
 
 #: Columns written to pairing files, in order.
 PAIR_COLUMNS = ["need_id", "need_org", "need_title", "rank", "capability_id", "capability_org",
-                "capability_title", "score", "score_semantic", "score_lexical", "domain_match",
+                "capability_title", "score", "score_semantic", "score_lexical", "score_neighbourhood", "domain_match",
                 "need_domain", "capability_domain", "reason"]
 
 

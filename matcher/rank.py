@@ -255,7 +255,7 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
     -------
     pandas.DataFrame
         One row per suggestion: ``need_id, capability_id, rank, score,
-        score_semantic, score_lexical, domain_match, reason, shared_terms,
+        score_semantic, score_lexical, score_neighbourhood, domain_match, reason, shared_terms,
         need_org, capability_org, need_title, capability_title, need_domain,
         capability_domain, need_clearance, capability_classification``.
 
@@ -370,14 +370,16 @@ def _describe(pairs, needs, capabilities, scores):
     need_at, capability_at = pairs.pop("_need").to_numpy(), pairs.pop("_capability").to_numpy()
     # A matrix built by hand may lack components: missing signals read as 0.
     component = {name: scores.components.get(name, np.zeros(scores.values.shape, dtype=np.float32))
-                 for name in ("semantic", "lexical_norm", "domain")}
+                 for name in ("semantic", "lexical_norm", "domain", "neighbourhood")}
     pairs["score_semantic"] = component["semantic"][need_at, capability_at]
     pairs["score_lexical"] = component["lexical_norm"][need_at, capability_at]
+    pairs["score_neighbourhood"] = component["neighbourhood"][need_at, capability_at]
     pairs["domain_match"] = component["domain"][need_at, capability_at].astype(bool)
     need_texts, capability_texts = record_texts(needs), record_texts(capabilities)
     index = scores.lexical_index if scores.lexical_index is not None else BM25().fit(capability_texts)
     weight = index.term_weight
     used_semantic = bool(np.any(component["semantic"]))
+    used_neighbourhood = bool(np.any(component["neighbourhood"]))
     terms, texts = [], []
     for row, (i, j) in enumerate(zip(need_at, capability_at)):
         shared = reasons.shared_terms(need_texts[i], capability_texts[j], weight)
@@ -385,7 +387,9 @@ def _describe(pairs, needs, capabilities, scores):
         terms.append("；".join(shared))
         texts.append(reasons.explain(shared, sentences, needs["domain"].iat[i], capabilities["domain"].iat[j],
                                      semantic=float(pairs["score_semantic"].iat[row]) if used_semantic else None,
-                                     lexical=float(pairs["score_lexical"].iat[row])))
+                                     lexical=float(pairs["score_lexical"].iat[row]),
+                                     neighbourhood=(float(pairs["score_neighbourhood"].iat[row])
+                                                    if used_neighbourhood else None)))
     pairs["reason"] = texts
     pairs["shared_terms"] = terms
     for prefix, frame, at in (("need", needs, need_at), ("capability", capabilities, capability_at)):

@@ -89,7 +89,7 @@ def best_sentences(need_text, capability_text, weight):
     return tuple(_shorten(s) for s in best)
 
 
-def explain(terms, sentences, need_domain, capability_domain, *, semantic, lexical):
+def explain(terms, sentences, need_domain, capability_domain, *, semantic, lexical, neighbourhood=None):
     """Compose the one-line Chinese reason shown with a suggestion.
 
     Parameters
@@ -101,6 +101,9 @@ def explain(terms, sentences, need_domain, capability_domain, *, semantic, lexic
         Cosine similarity of the pair; None when no embedding was used.
     lexical : float
         Lexical score normalised to [0, 1] within the query.
+    neighbourhood : float, optional
+        How much the query's best candidates are this candidate's own nearest
+        neighbours (profile cosine in [0, 1]); None when the signal was off.
 
     Returns
     -------
@@ -116,7 +119,8 @@ def explain(terms, sentences, need_domain, capability_domain, *, semantic, lexic
     else:
         parts.append(f"跨领域（{need_domain} → {capability_domain}）")
     similarity = f"语义相似度 {semantic:.2f}，" if semantic is not None else ""
-    parts.append(f"{similarity}词汇匹配 {lexical:.2f}")
+    overlap = f"，近邻重合度 {neighbourhood:.2f}" if neighbourhood is not None else ""
+    parts.append(f"{similarity}词汇匹配 {lexical:.2f}{overlap}")
     return "；".join(parts)
 
 

@@ -351,7 +351,10 @@ def test_ranking_with_the_real_default_model(tmp_path):
     job = rank(client, event_id)
     assert job["status"] == "done"
     rows = client.get(f"/api/events/{event_id}/suggestions?need_id=N001&limit=3").get_json()["suggestions"]
-    assert rows[0]["capability_id"] == "C037" and rows[0]["score_semantic"] > 0.5
+    # N001 (chiral intermediate by resolution, yield too low): asymmetric catalysis (C037) and
+    # stereoselective biocatalysis (C084) both answer it; the lactic-acid strain (C085) does not.
+    best = {row["capability_id"]: row for row in rows[:2]}
+    assert set(best) == {"C037", "C084"} and best["C037"]["score_semantic"] > 0.5
     page = client.get(f"/events/{event_id}/search", query_string={"q": "马桶冲水噪声太大", "target": "capability"})
     assert 'class="rank">1<' in page.get_data(as_text=True)
     app.extensions["matcher_jobs"].shutdown()
