@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from .lexical import analyse
 
 #: Query length (CJK characters plus Latin words) from which the signal takes its full weight.
-SATURATION_TERMS = 60
+SATURATION_TERMS = 30
 #: Neighbourhood size bounds; in between, k is the square root of the number of candidates.
 MIN_K, MAX_K = 5, 50
 
@@ -43,8 +43,8 @@ def query_weights(texts, weight):
 
     Examples
     --------
-    >>> query_weights(["碳化硅", "x" * 0], 0.8).round(2).tolist()
-    [0.04, 0.0]
+    >>> [round(float(w), 2) for w in query_weights(["碳化硅", ""], 0.8)]
+    [0.08, 0.0]
     """
     lengths = np.array([len(analyse(text, ngram_range=(1, 1))) for text in texts], dtype=np.float32)
     return (weight * np.minimum(1.0, lengths / SATURATION_TERMS)).astype(np.float32)
