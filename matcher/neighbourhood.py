@@ -88,9 +88,10 @@ def profile_similarity(query_scores, candidate_scores, visible, *, chunk_size=10
     query_scores : numpy.ndarray, shape (n_queries, n_candidates)
         First-order scores, ``-inf`` where a pair is not allowed.
     candidate_scores : callable
-        ``candidate_scores(rows)`` returns first-order scores of the candidates
-        ``rows`` (an index array) against every candidate, shape (len(rows), n_candidates),
-        computed in chunks so memory stays ``O(chunk_size × n_candidates)``.
+        ``candidate_scores(rows, columns)`` returns first-order scores of the
+        candidates ``rows`` against the candidates ``columns`` (index arrays),
+        shape (len(rows), len(columns)), normalised among those columns only;
+        called in chunks of rows so memory stays ``O(chunk_size × n_candidates)``.
     visible : numpy.ndarray of bool, shape (n_queries, n_candidates)
         What each query may see by the visibility rule. Queries with the same
         visibility share candidate profiles built among their visible
@@ -112,7 +113,7 @@ def profile_similarity(query_scores, candidate_scores, visible, *, chunk_size=10
             continue
         k = neighbourhood_size(len(columns))
         neighbours = sp.vstack([
-            rank_profiles(candidate_scores(columns[start:start + chunk_size])[:, columns], k)
+            rank_profiles(candidate_scores(columns[start:start + chunk_size], columns), k)
             for start in range(0, len(columns), chunk_size)])
         rows = np.flatnonzero(group_of.ravel() == group)
         queries = rank_profiles(query_scores[np.ix_(rows, columns)], k)

@@ -224,7 +224,8 @@ def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=No
     values = fuse_scores(components, weights, allowed, direction=direction)
     if weights["neighbourhood"] and values.size:
         candidates = _candidate_scorer(capability_texts if direction == "need" else need_texts,
-                                       vectors and vectors[1 if direction == "need" else 0], index, weights)
+                                       None if vectors is None else vectors[1 if direction == "need" else 0],
+                                       index, weights)
         values, components["neighbourhood"] = _mix_neighbourhood(
             values, allowed, visibility_mask(needs["clearance"], capabilities["classification"]), candidates,
             query_weights(need_texts if direction == "need" else capability_texts, weights["neighbourhood"]),
@@ -347,9 +348,9 @@ def _candidate_scorer(texts, vectors, index, weights):
     """
     text_only = {**weights, "domain": 0.0}
 
-    def scores(rows):
-        block = {"lexical": index.scores([texts[i] for i in rows])}
-        block["semantic"] = (semantic_scores(vectors[rows], vectors) if vectors is not None
+    def scores(rows, columns):
+        block = {"lexical": index.scores([texts[i] for i in rows])[:, columns]}
+        block["semantic"] = (semantic_scores(vectors[rows], vectors[columns]) if vectors is not None
                              else np.zeros_like(block["lexical"]))
         return fuse_scores(block, text_only, np.ones(block["lexical"].shape, dtype=bool))
 

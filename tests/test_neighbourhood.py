@@ -39,7 +39,7 @@ def test_profile_similarity_rewards_a_candidate_whose_neighbours_the_query_prefe
     among = (cluster[:, None] == cluster[None, :]) + 0.1 * rng.random((30, 30)) + 2 * np.eye(30)
     query = np.where(cluster == 0, 0.8 + 0.1 * rng.random(30), 0.5 * rng.random(30))[None, :]
     query[0, 0] = -0.1
-    similarity = profile_similarity(query.astype(np.float32), lambda rows: among[rows].astype(np.float32),
+    similarity = profile_similarity(query.astype(np.float32), lambda rows, columns: among[np.ix_(rows, columns)].astype(np.float32),
                                     np.ones((1, 30), dtype=bool))
     assert similarity.shape == (1, 30) and similarity.min() >= 0 and similarity.max() <= 1 + 1e-6
     assert similarity[0, 0] > similarity[0, 10:].max()
@@ -56,7 +56,7 @@ def test_a_hidden_candidate_has_no_influence_on_queries_that_may_not_see_it():
     changed[7, :] = changed[:, 7] = 10.0  # the hidden candidate now dominates every neighbour list
 
     def scorer(matrix):
-        return lambda rows: matrix[rows]
+        return lambda rows, columns: matrix[np.ix_(rows, columns)]
 
     before = profile_similarity(query, scorer(among), visible)
     after = profile_similarity(query, scorer(changed), visible)
