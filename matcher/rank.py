@@ -183,8 +183,10 @@ def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=No
     embedder : matcher.Embedder, optional
         Defaults to the bundled offline model; not loaded when ``weights["semantic"]`` is 0.
     weights : dict, optional
-        Any of ``semantic``, ``lexical``, ``domain`` (non-negative floats); missing keys
-        take :data:`DEFAULT_WEIGHTS`.
+        Any of ``semantic``, ``lexical``, ``domain``, ``neighbourhood`` (non-negative
+        floats; ``neighbourhood`` is the largest share of the second-order signal, reached
+        by queries of 30 terms or more, and 0 turns it off); missing keys take
+        :data:`DEFAULT_WEIGHTS`.
     exclude : pandas.DataFrame, optional
         Pairs never to suggest: columns ``need_id`` and ``capability_id``, or
         ``need_org`` and ``capability_org``.
