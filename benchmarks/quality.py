@@ -64,13 +64,15 @@ def queries(papers, column):
 
 
 def unseen_keywords(papers):
-    """T4 queries: the keywords that do not occur verbatim in the paper's abstract."""
+    """T4 queries: the keywords that do not occur verbatim in the paper's abstract, as need records."""
     rows = []
     for paper in papers.itertuples():
         missing = [k for k in paper.keywords.split(";") if k and k not in paper.abstract]
         if missing:
             rows.append((paper.id, " ".join(missing)))
-    return pd.DataFrame(rows, columns=["id", "text"])
+    frame = pd.DataFrame(rows, columns=["id", "text"])
+    return matcher.load_needs(pd.DataFrame({"id": frame["id"], "org": "", "title": frame["text"],
+                                            "description": frame["text"]}))
 
 
 def retrieval(query_frame, documents, embedder, weights):
@@ -133,8 +135,7 @@ def run(config, papers, half):
     t1 = retrieval(queries(chosen, "title"), documents, embedder, weights)
     t2 = retrieval(queries(chosen.assign(kw=chosen["keywords"].str.replace(";", " ")), "kw"), documents, embedder,
                    weights)
-    t4_result = retrieval(matcher.load_needs(pd.DataFrame({"id": t4["id"], "org": "", "title": t4["text"],
-                                                           "description": t4["text"]})), documents, embedder, weights)
+    t4_result = retrieval(t4, documents, embedder, weights)
     result = {
         "config": config, "default": config == DEFAULT_CONFIG, "split": half,
         "t1_r1": t1["recall_at_1"], "t2_r1": t2["recall_at_1"],

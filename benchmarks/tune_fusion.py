@@ -31,8 +31,8 @@ def _masked(values, allowed, function):
 
 
 def components(frame, documents, embedder, exclude=None):
-    scores = matcher.score_matrix(frame, documents, embedder=embedder, exclude=exclude)
-    return scores
+    # Only the first-order components are read; the neighbourhood pass would be wasted work.
+    return matcher.score_matrix(frame, documents, embedder=embedder, exclude=exclude, weights={"neighbourhood": 0.0})
 
 
 def rank_of_gold(fused, scores):
@@ -51,9 +51,8 @@ def main():
     chosen = papers[papers["half"] == args.split]
     documents = quality.corpus(papers)
     embedder = matcher.Embedder(args.model)
-    t4 = quality.unseen_keywords(chosen)
     tasks = {
-        "t4": matcher.load_needs(pd.DataFrame({"id": t4["id"], "org": "", "title": t4["text"], "description": t4["text"]})),
+        "t4": quality.unseen_keywords(chosen),
         "t1": quality.queries(chosen, "title"),
     }
     matrices = {name: components(frame, documents, embedder) for name, frame in tasks.items()}

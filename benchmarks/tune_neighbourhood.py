@@ -29,9 +29,7 @@ def main():
     chosen = papers[papers["half"] == args.split]
     documents = quality.corpus(papers)
     embedder = matcher.Embedder(show_progress=False)
-    t4 = quality.unseen_keywords(chosen)
-    t4_needs = matcher.load_needs(pd.DataFrame({"id": t4["id"], "org": "", "title": t4["text"],
-                                                "description": t4["text"]}))
+    t4_needs = quality.unseen_keywords(chosen)
     rows = []
     saturations = [int(value) for value in args.saturation.split(",")]
     for weight, saturation in itertools.product(map(float, args.weights.split(",")), saturations):
