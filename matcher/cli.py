@@ -1,15 +1,16 @@
-"""Command line: ``matcher rank``, ``matcher demo`` (and the planner's ``matcher schedule``)."""
+"""Command line: ``matcher rank``, ``matcher demo`` and ``matcher schedule``."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from .cli_schedule import schedule_command
 from .errors import MatcherError
 from .export import write_frame
+from .planning import schedule_meetings, write_agenda
 from .rank import rank_pairs
 from .records import load_capabilities, load_needs
+from .sources import read_frame
 
 #: Columns written to pairing files, in order.
 PAIR_COLUMNS = ["need_id", "need_org", "need_title", "rank", "capability_id", "capability_org",
@@ -92,10 +93,59 @@ def _sample_data_dir():
     raise MatcherError("sample data not found: run from the repository root or pass --data-dir")
 
 
+def _optional(path, name):
+    return None if path is None else read_frame(path, name=name)
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+@cli.command("schedule")
+@click.argument("pairs", type=click.Path(dir_okay=False))
+@click.option("--slots", type=click.IntRange(min=1), required=True, help="Time slots.")
+@click.option("--tables", type=click.IntRange(min=1), required=True, help="Tables per slot.")
+@click.option("--max-meetings", type=click.IntRange(min=0), default=6, show_default=True,
+              help="Most meetings per organisation.")
+@click.option("--min-meetings", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Fewest meetings per organisation, where feasible.")
+@click.option("--availability", type=click.Path(dir_okay=False),
+              help="CSV/XLSX with org, slot: the slots each listed organisation is free.")
+@click.option("--locked", type=click.Path(dir_okay=False),
+              help="CSV/XLSX with need_id, capability_id, slot[, table]: fixed meetings.")
+@click.option("--vetoed", type=click.Path(dir_okay=False),
+              help="CSV/XLSX with need_id, capability_id: pairs that never meet.")
+@click.option("--fairness/--no-fairness", default=True, show_default=True,
+              help="Raise the fewest meetings any enterprise gets before the total score.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, help="Solver seconds.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="agenda.xlsx or agenda.csv (writes agenda_*.csv).")
+def schedule(pairs, slots, tables, max_meetings, min_meetings, availability, locked, vetoed, fairness, time_limit,
+             output):
+    """Schedule one-to-one meetings from the ranked PAIRS file (CSV or XLSX)."""
+    try:
+        plan = schedule_meetings(
+            read_frame(pairs, name="pairs"), slots=slots, tables=tables,
+            max_meetings=max_meetings, min_meetings=min_meetings,
+            availability=_optional(availability, "availability"),
+            locked=_optional(locked, "locked"), vetoed=_optional(vetoed, "vetoed"),
+            fairness=fairness, time_limit=time_limit)
+        written = write_agenda(plan, output)
+    except MatcherError as error:
+        raise click.ClickException(_one_line(error)) from None
+    kinds = plan.unscheduled["kind"].value_counts()
+    click.echo(f"meetings: {len(plan.meetings)}  status: {plan.status}  "
+               f"objective: {plan.objective:.4f}  gap: {plan.gap:.2%}  "
+               f"fairness: {plan.fairness_level}  ({plan.solve_seconds:.1f} s)")
+    click.echo(f"unscheduled: {kinds.get('pair', 0)} pair(s), "
+               f"{kinds.get('participant', 0)} organisation(s) below their minimum")
+    if plan.message:
+        click.echo(f"note: {plan.message}")
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
 def main():
     """Entry point of the ``matcher`` console script."""
     cli()
-
-
-
-cli.add_command(schedule_command, name="schedule")

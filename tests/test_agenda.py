@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from matcher.agenda import write_agenda
-from matcher.cli_schedule import schedule_command
+from matcher.cli import cli
 from matcher.errors import InputError
-from matcher.roadshow import plan_roadshow
-from matcher.schedule import schedule_meetings
+from matcher.planning.agenda import write_agenda
+from matcher.planning.roadshow import plan_roadshow
+from matcher.planning.schedule import schedule_meetings
 
 INJECTION = '=HYPERLINK("http://evil.example","点我")'
 LONG_NAME = "某某省某某市国防科技工业技术研究院第七研究所[总体]部"
@@ -89,7 +89,7 @@ def test_cli_success_with_gb18030_csv(pairs, tmp_path):
     locked = tmp_path / "locked.xlsx"
     pd.DataFrame({"need_id": ["N2"], "capability_id": ["C2"], "slot": [2]}).to_excel(
         locked, index=False)
-    result = CliRunner().invoke(schedule_command, [
+    result = CliRunner().invoke(cli, ["schedule", 
         str(source), "--slots", "2", "--tables", "2", "--max-meetings", "2", "--locked",
         str(locked), "-o", str(tmp_path / "out.xlsx")])
     assert result.exit_code == 0, result.output
@@ -104,7 +104,7 @@ def test_cli_csv_output(pairs, tmp_path):
     source = tmp_path / "pairs.xlsx"
     # pandas would store the injection string as a live formula, so leave it out here.
     pairs.replace({INJECTION: "甲企业"}).to_excel(source, index=False)
-    result = CliRunner().invoke(schedule_command, [str(source), "--slots", "2", "--tables", "1",
+    result = CliRunner().invoke(cli, ["schedule", str(source), "--slots", "2", "--tables", "1",
                                                    "--no-fairness", "-o",
                                                    str(tmp_path / "a.csv")])
     assert result.exit_code == 0, result.output
@@ -119,7 +119,7 @@ def test_cli_csv_output(pairs, tmp_path):
 def test_cli_bad_file_gives_one_line_error(tmp_path, content, pattern):
     source = tmp_path / "pairs.csv"
     source.write_text(content, encoding="utf-8")
-    result = CliRunner().invoke(schedule_command, [str(source), "--slots", "2", "--tables", "1",
+    result = CliRunner().invoke(cli, ["schedule", str(source), "--slots", "2", "--tables", "1",
                                                    "-o", str(tmp_path / "out.xlsx")])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
@@ -129,7 +129,7 @@ def test_cli_bad_file_gives_one_line_error(tmp_path, content, pattern):
 
 
 def test_cli_missing_file(tmp_path):
-    result = CliRunner().invoke(schedule_command, [str(tmp_path / "nope.csv"), "--slots", "2",
+    result = CliRunner().invoke(cli, ["schedule", str(tmp_path / "nope.csv"), "--slots", "2",
                                                    "--tables", "1", "-o",
                                                    str(tmp_path / "out.xlsx")])
     assert result.exit_code != 0

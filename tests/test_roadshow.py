@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.errors import InputError
-from matcher.roadshow import plan_roadshow
+from matcher.planning.roadshow import plan_roadshow
 from matcher.taxonomy import DOMAINS
 
 

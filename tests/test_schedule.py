@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.errors import InfeasibleScheduleError, InputError
-from matcher.schedule import greedy_schedule, schedule_meetings
+from matcher.planning.schedule import greedy_schedule, schedule_meetings
 from matcher.taxonomy import clearance_allows
 
 SETTINGS = settings(max_examples=60, deadline=None,

@@ -1,7 +1,7 @@
 """Downloadable files: pairings, suggestions, schedule grid, meetings, agendas, unscheduled list, records.
 
 Tables are written with ``matcher.export.write_frame`` (atomic, formula-safe)
-and agendas with ``matcher.agenda.write_agenda``; headers follow the page language.
+and agendas with ``matcher.write_agenda``; headers follow the page language.
 """
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def _records(kind):
 
 
 def _agendas(event, folder, fmt):
-    from matcher.agenda import write_agenda
+    from matcher.planning.agenda import write_agenda
 
     from .roadshow import roadshow_frame
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select
 
 from matcher import InfeasibleScheduleError
 from matcher.constraints import EXCLUDED_BY
-from matcher.schedule import Schedule, schedule_meetings
+from matcher.planning.schedule import Schedule, schedule_meetings
 
 from .. import visibility
 from ..db import db
@@ -270,7 +270,7 @@ def agendas(event_id, rows):
 
 
 def schedule_object(event_id):
-    """The stored plan as a :class:`matcher.schedule.Schedule` (for ``matcher.agenda.write_agenda``)."""
+    """The stored plan as a :class:`matcher.Schedule` (for ``matcher.write_agenda``)."""
     run = latest_run(event_id)
     if run is None:
         return None

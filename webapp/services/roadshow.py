@@ -1,4 +1,4 @@
-"""Roadshow programme (路演安排): ``matcher.roadshow.plan_roadshow`` over the stored suggestions."""
+"""Roadshow programme (路演安排): ``matcher.plan_roadshow`` over the stored suggestions."""
 from __future__ import annotations
 
 import pandas as pd
@@ -27,7 +27,7 @@ def roadshow_frame(event, *, invite_top=5):
     pandas.DataFrame or None
         ``track, order, capability_org, capability_ids, invited_orgs, invited_count, expected_interest``.
     """
-    from matcher.roadshow import plan_roadshow
+    from matcher.planning.roadshow import plan_roadshow
 
     pairs = suggestion_frame(event.id)
     if pairs.empty:

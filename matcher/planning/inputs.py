@@ -1,8 +1,8 @@
 """Validate and encode schedule inputs: pairs, limits, availability, locks and vetoes.
 
-Internal to :mod:`matcher.schedule`. ``_encode`` turns the caller's DataFrames into a
+Internal to :mod:`matcher.planning`. ``encode_inputs`` turns the caller's DataFrames into a
 ``_Problem`` with integer organisation and organisation-pair (edge) positions; the solver and
-the slot colouring work on that, and :mod:`matcher.schedule` decodes the result back to ids.
+the slot colouring work on that, and :mod:`matcher.planning.schedule` decodes the result back to ids.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from matcher.errors import DataWarning, InfeasibleScheduleError, InputError
-from matcher.taxonomy import (
+from ..errors import DataWarning, InfeasibleScheduleError, InputError
+from ..taxonomy import (
     CLASSIFICATIONS,
     CLEARANCES,
     clearance_allows,
@@ -75,7 +75,7 @@ def _check_count(value, name, minimum=1):
         raise InputError(f"{name} must be an int >= {minimum}; got {value!r}")
 
 
-def _check_frame(frame, name, columns):
+def check_frame(frame, name, columns):
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
     missing = [c for c in columns if c not in frame.columns]
@@ -94,7 +94,7 @@ def _text_column(frame, column, problems, name):
 
 
 def _validate_pairs(pairs):
-    _check_frame(pairs, "pairs", REQUIRED_COLUMNS)
+    check_frame(pairs, "pairs", REQUIRED_COLUMNS)
     frame, problems = pairs.copy(), []
     for column in REQUIRED_COLUMNS[:4]:
         frame[column] = _text_column(frame, column, problems, "pairs")
@@ -153,7 +153,7 @@ def _org_limits(value, name, orgs, default):
 def _availability(availability, index, slots):
     if availability is None:
         return None
-    _check_frame(availability, "availability", ("org", "slot"))
+    check_frame(availability, "availability", ("org", "slot"))
     problems, orgs = [], availability["org"].astype(str).str.strip()
     slot = pd.to_numeric(availability["slot"], errors="coerce")
     bad = ~slot.isin(range(1, slots + 1)).to_numpy()
@@ -185,7 +185,7 @@ def _static_reasons(frame, vetoed):
                 reason[i] = f"保密资质不足：企业资质 {c}，成果密级 {k}"
     reason[(frame["need_org"] == frame["capability_org"]).to_numpy()] = REASON_SAME_ORG
     if vetoed is not None:
-        _check_frame(vetoed, "vetoed", ("need_id", "capability_id"))
+        check_frame(vetoed, "vetoed", ("need_id", "capability_id"))
         keys = set(zip(vetoed["need_id"].astype(str).str.strip(),
                        vetoed["capability_id"].astype(str).str.strip()))
         hit = [key in keys for key in zip(frame["need_id"], frame["capability_id"])]
@@ -197,7 +197,7 @@ def _static_reasons(frame, vetoed):
 
 
 def _read_locks(frame, locked, slots, tables):
-    _check_frame(locked, "locked", ("need_id", "capability_id", "slot"))
+    check_frame(locked, "locked", ("need_id", "capability_id", "slot"))
     position = {key: i for i, key in enumerate(zip(frame["need_id"], frame["capability_id"]))}
     table = locked["table"] if "table" in locked.columns else pd.Series(np.nan, locked.index)
     problems, rows, seen = [], [], set()
@@ -285,7 +285,7 @@ def _lock_count_messages(p, by_org, by_org_slot, by_org_pair, by_slot, by_table)
 # --------------------------------------------------------------------------- encoding
 
 
-def _encode(pairs, *, slots, tables, max_meetings, min_meetings=0, availability=None,
+def encode_inputs(pairs, *, slots, tables, max_meetings, min_meetings=0, availability=None,
             locked=None, vetoed=None):
     _check_count(slots, "slots")
     _check_count(tables, "tables")
@@ -340,24 +340,24 @@ def _build_edges(p):
     p.enterprise[ok["u"].to_numpy()] = True
 
 
-def _degree(p, edges):
+def edge_degrees(p, edges):
     n = len(p.orgs)
     return np.bincount(p.eu[edges], minlength=n) + np.bincount(p.ev[edges], minlength=n)
 
 
-def _ceilings(p):
+def meeting_ceilings(p):
     """Per organisation: how many meetings it could have at most, and whether it is an enterprise."""
-    return np.minimum(p.cap, _degree(p, slice(None))), p.enterprise
+    return np.minimum(p.cap, edge_degrees(p, slice(None))), p.enterprise
 
 
-def _lower(p, hard, level):
-    ceiling, enterprise = _ceilings(p)
+def lower_bounds(p, hard, level):
+    ceiling, enterprise = meeting_ceilings(p)
     return np.maximum(hard, np.where(enterprise, np.minimum(level, ceiling), 0))
 
 
-def _fairness_of(p, edges):
-    ceiling, enterprise = _ceilings(p)
-    count = _degree(p, edges)
+def fairness_of(p, edges):
+    ceiling, enterprise = meeting_ceilings(p)
+    count = edge_degrees(p, edges)
     short = enterprise & (count < ceiling)
     top = int(ceiling[enterprise].max()) if enterprise.any() else 0
     return int(count[short].min()) if short.any() else top

