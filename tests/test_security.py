@@ -228,6 +228,13 @@ def test_unverified_or_expired_qualification_counts_as_none(app):
     assert "view_restricted" in audit_actions(app)
     expired = dict(form, expires_on=(dt.date.today() - dt.timedelta(days=1)).isoformat())
     assert admin.post("/admin/organisations", data=expired).status_code == 302
+    assert seen() == {"C1", "C2"}  # a date in the past is refused, the verified qualification stands
+    from webapp.models import Organisation
+
+    with app.app_context():  # time passes: the certificate expires
+        db.session.scalar(select(Organisation).where(Organisation.name == "保密企业")).expires_on = \
+            dt.date.today() - dt.timedelta(days=1)
+        db.session.commit()
     assert seen() == {"C1"}
     assert member.get(f"/events/{event_id}/capabilities/C2").status_code == 404
     assert admin.post("/admin/organisations", data=dict(form, certificate_no="")).status_code == 302

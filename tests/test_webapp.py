@@ -149,7 +149,7 @@ def test_dashboard_counts_per_domain_and_outcomes(client, app, sample_event):
     assert "9 项：2 电子信息，2 新材料，4 先进制造与自动化，1 生物医药" in page
     bad = client.post(f"/events/{sample_event}/outcomes", data={"domain": "火星", "count": "0"}, follow_redirects=True)
     text = bad.get_data(as_text=True)
-    assert "请选择领域" in text and "项目数须为正整数" in text and "请选择配对或填写签约内容" in text
+    assert "请选择领域" in text and "项目数须为 1–10000 的整数" in text and "请选择配对或填写签约内容" in text
     from test_webapp_fixtures import db_count
 
     assert db_count(app, Outcome, event_id=sample_event) == 5

@@ -15,7 +15,10 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
+#: The largest id an ``int`` URL part (or form field naming a row) may carry.
+MAX_RECORD_ID = 2**31 - 1
 BLUEPRINTS = ("site", "auth", "admin", "events", "dashboard", "imports", "suggestions", "pairings", "meeting_requests", "schedule",
               "roadshow", "exports", "search", "api")
 
@@ -73,11 +76,24 @@ def create_app(test_config=None):
 
         app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app, os.environ)
     _init_extensions(app)
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     for name in BLUEPRINTS:
         module = __import__(f"{__name__}.{name}", fromlist=["bp"])
         # Every state-changing request needs a CSRF token, the API's included (X-CSRFToken header).
         app.register_blueprint(module.bp)
     return app
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<int:…>`` within the database's integer range (32-bit on PostgreSQL): a larger id is a 404.
+
+    Without the bound, ``/events/99999999999999999999`` reached the database and failed with an
+    OverflowError (500).
+    """
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_RECORD_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _init_extensions(app):

@@ -1,7 +1,6 @@
-"""Administration: accounts (administrators), organisation qualifications (organisers), audit log (administrators)."""
+"""Administration: accounts and the audit log (administrators), organisation qualifications (security officers)."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import pandas as pd
@@ -12,11 +11,13 @@ from sqlalchemy import select
 from matcher import CLEARANCES
 from matcher.export import neutralise_formulas
 
-from . import audit
+from . import MAX_RECORD_ID, audit
 from .auth import create_user
 from .db import db
+from .errors import ValidationFailed
 from .models import AuditEntry, Event, Organisation, OrganiserEvent, User
-from .ui import attachment
+from .services import qualifications as qualifications_service
+from .ui import attachment, flash_failure
 from .visibility import ROLES, effective_clearance
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -30,7 +31,7 @@ def users():
         try:
             user = create_user(form.get("username", ""), form.get("password", ""), form.get("role", ""),
                                org=form.get("org", "").strip() or None,
-                               event_ids=[int(e) for e in form.getlist("events") if e.isdigit()])
+                               event_ids=[int(e) for e in form.getlist("events") if e.isdigit() and int(e) <= MAX_RECORD_ID])
         except ValueError as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -49,35 +50,26 @@ def users():
 
 @bp.get("/organisations")
 def organisations():
-    rows = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    rows = qualifications_service.listing(g.viewer)
     return render_template("admin/organisations.html", organisations=rows, clearances=list(CLEARANCES),
-                           effective={o.id: effective_clearance(o) for o in rows})
+                           effective={o.name: effective_clearance(o) for o in rows})
 
 
 @bp.post("/organisations")
 def verify_organisation():
     form = request.form
-    name = (form.get("name") or "").strip()[:200]
-    clearance = form.get("clearance", "")
-    certificate = (form.get("certificate_no") or "").strip()[:100]
     try:
-        expires = dt.date.fromisoformat((form.get("expires_on") or "").strip())
-    except ValueError:
-        expires = None
-    if not name or clearance not in CLEARANCES or (clearance != "无" and (not certificate or expires is None)):
-        flash(_("请填写单位名称、资质等级、证书编号和有效期（YYYY-MM-DD）。"), "error")
+        organisation, before = qualifications_service.verify(
+            g.user, name=form.get("name", ""), clearance=form.get("clearance", ""),
+            certificate_no=form.get("certificate_no", ""), expires_on=form.get("expires_on", ""),
+            kind=form.get("kind", ""))
+    except ValidationFailed as failure:
+        flash_failure(failure)
         return redirect(url_for("admin.organisations"))
-    organisation = db.session.scalar(select(Organisation).where(Organisation.name == name))
-    if organisation is None:
-        organisation = Organisation(name=name, kind=form.get("kind") if form.get("kind") in ("institute", "enterprise")
-                                    else "enterprise")
-        db.session.add(organisation)
-    organisation.clearance, organisation.certificate_no, organisation.expires_on = clearance, certificate, expires
-    organisation.verified_by = g.user.username
-    organisation.verified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None) if clearance != "无" else None
-    db.session.commit()
-    audit.record("org_verified", name, f"clearance={clearance} certificate={certificate} expires={expires}")
-    flash(_("已更新“%(name)s”的保密资质。", name=name), "success")
+    audit.record("org_verified", organisation.name,
+                 f"before: {before}; after: clearance={organisation.clearance} certificate={organisation.certificate_no} "
+                 f"expires={organisation.expires_on} verified_by={organisation.verified_by}")
+    flash(_("已更新“%(name)s”的保密资质。", name=organisation.name), "success")
     return redirect(url_for("admin.organisations"))
 
 

@@ -140,7 +140,10 @@ def search_records(event_id):
 def _body():
     if not request.is_json:
         raise UnsupportedMediaType()
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the stdlib decoder recurses once per nesting level
+        raise BadRequest(_("请求体的 JSON 嵌套层数过多。")) from None
     if body is None:
         raise BadRequest(_("请求体不是有效的 JSON。"))
     if not isinstance(body, dict):

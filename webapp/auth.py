@@ -23,9 +23,12 @@ from .visibility import ANONYMOUS, MEMBER_ROLES, ROLES, is_organiser, viewer_for
 bp = Blueprint("auth", __name__)
 
 PUBLIC, MEMBER, PARTICIPANT, ORGANISER, ADMIN = "public", "member", "participant", "organiser", "admin"
+SECURITY, QUALIFICATIONS = "security", "qualifications"
 #: Endpoint → who may call it. member: any logged-in user (data filtered by visibility);
 #: participant: members and organisers (not analysts); organiser: organisers of the URL's event
-#: (or any organiser when the URL has no event); admin: administrators. Unlisted → admin.
+#: (or any organiser when the URL has no event); security: security officers (保密审查员), who
+#: verify qualifications; qualifications: security officers and organisers (who see the
+#: organisations of their own events); admin: administrators, who may call everything. Unlisted → admin.
 ACCESS = {
     **dict.fromkeys(("auth.login", "site.healthz", "site.set_language", "static", "api.openapi"), PUBLIC),
     **dict.fromkeys((
@@ -39,8 +42,9 @@ ACCESS = {
         "events.edit", "events.delete", "dashboard.add_outcome", "dashboard.delete_outcome", "dashboard.record_history",
         "dashboard.history", "imports.index", "imports.upload", "imports.report", "imports.confirm", "imports.discard",
         "imports.rejected", "suggestions.rank", "suggestions.decide", "pairings.bulk", "pairings.reset",
-        "requests.resolve", "schedule.run", "schedule.move", "schedule.lock", "api.decide", "api.rank",
-        "admin.organisations", "admin.verify_organisation"), ORGANISER),
+        "requests.resolve", "schedule.run", "schedule.move", "schedule.lock", "api.decide", "api.rank"), ORGANISER),
+    "admin.organisations": QUALIFICATIONS,
+    "admin.verify_organisation": SECURITY,
 }
 _DUMMY_HASH = None
 
@@ -68,7 +72,7 @@ def create_user(username, password, role, *, org=None, event_ids=()):
     ValueError
         Unknown role, duplicate username, short password, or a member without an organisation.
     """
-    from .models import Organisation, OrganiserEvent
+    from .models import Event, Organisation, OrganiserEvent
 
     username = (username or "").strip()
     if role not in ROLES:
@@ -81,6 +85,10 @@ def create_user(username, password, role, *, org=None, event_ids=()):
         raise ValueError(f"a {role} member needs --org")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValueError(f"user {username!r} already exists")
+    event_ids = sorted({int(e) for e in event_ids})
+    known = set(db.session.scalars(select(Event.id).where(Event.id.in_(event_ids))))
+    if set(event_ids) - known:
+        raise ValueError(f"no event {min(set(event_ids) - known)}")
     organisation = None
     if org:
         organisation = db.session.scalar(select(Organisation).where(Organisation.name == org))
@@ -93,7 +101,7 @@ def create_user(username, password, role, *, org=None, event_ids=()):
     db.session.add(user)
     db.session.flush()
     for event_id in event_ids:
-        db.session.add(OrganiserEvent(user_id=user.id, event_id=int(event_id)))
+        db.session.add(OrganiserEvent(user_id=user.id, event_id=event_id))
     db.session.commit()
     return user
 
@@ -134,39 +142,38 @@ def enforce_access():
         if request.path.startswith("/api/") or request.method != "GET":
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
-    role = g.user.role
-    if level == MEMBER or role == "admin":
-        return None
-    if level == PARTICIPANT and role in MEMBER_ROLES + ("organiser",):
-        return _organiser_event_check() if role == "organiser" else None
-    if level == ORGANISER and role == "organiser":
-        return _organiser_event_check()
-    abort(403)
-
-
-def _organiser_event_check():
     event_id = (request.view_args or {}).get("event_id")
-    if event_id is None or is_organiser(event_id):
-        return
-    from .visibility import can_see_event
+    if _permitted(level, g.user, event_id):
+        return None
+    if g.user.role == "organiser" and event_id is not None and level in (ORGANISER, PARTICIPANT):
+        from .visibility import can_see_event
 
-    abort(403 if can_see_event(event_id) else 404)
+        abort(403 if can_see_event(event_id) else 404)  # another event's ids look like missing ones
+    abort(403)
 
 
 def allowed(endpoint, event_id=None):
     """Whether the current user may call ``endpoint`` (for hiding links and tabs)."""
-    level = ACCESS.get(endpoint, ADMIN)
-    user = g.get("user")
+    return _permitted(ACCESS.get(endpoint, ADMIN), g.get("user"), event_id)
+
+
+def _permitted(level, user, event_id):
+    """The access table's rule: may ``user`` call an endpoint of ``level`` for ``event_id`` (None: no event)."""
     if level == PUBLIC:
         return True
     if user is None:
         return False
-    if level == MEMBER or user.role == "admin":
+    role = user.role
+    if role == "admin" or level == MEMBER:
         return True
-    if level == PARTICIPANT and user.role in MEMBER_ROLES:
+    if level == PARTICIPANT and role in MEMBER_ROLES:
         return True
-    if level in (ORGANISER, PARTICIPANT) and user.role == "organiser":
+    if level in (ORGANISER, PARTICIPANT) and role == "organiser":
         return event_id is None or is_organiser(event_id)
+    if level == SECURITY:
+        return role == "security"
+    if level == QUALIFICATIONS:
+        return role in ("security", "organiser")
     return False
 
 

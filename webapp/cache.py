@@ -7,6 +7,7 @@ and filled in per response, and nothing is cached while flash messages wait.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import threading
 from collections import OrderedDict
@@ -68,7 +69,9 @@ def cached(view):
         if version is None or not can_see_event(event_id):
             abort(404)
         # Pages differ by viewer (visibility), so the viewer's scope is part of the key.
-        key = (request.endpoint, request.full_path, str(get_locale()), event_id, version, current_viewer().cache_key)
+        # The date is part of the key: a qualification that expires at midnight changes what pages show.
+        key = (request.endpoint, request.full_path, str(get_locale()), event_id, version, current_viewer().cache_key,
+               dt.date.today())
         entry = cache.get(key)
         if entry is None:
             g.defer_csrf = True

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from .db import db
 from .models import Event, Job
+from .visibility import ROLES
 
 SAMPLE_NAME = "示例：军民科技合作项目对接会"
 
@@ -52,7 +53,7 @@ def _demo_accounts(event):
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["admin", "organiser", "institute", "enterprise", "analyst"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--org", default=None, help="Organisation name (required for institute and enterprise members).")
 @click.option("--event", "events", type=int, multiple=True, help="Event id an organiser runs (repeatable).")
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from the first line of stdin.")

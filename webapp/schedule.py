@@ -10,6 +10,7 @@ from .errors import ValidationFailed
 from .services import planning as service
 from .services.ranking import latest_job
 from .ui import flash_failure, get_event
+from .visibility import is_organiser
 
 bp = Blueprint("schedule", __name__)
 
@@ -20,7 +21,9 @@ def show(event_id):
     event = get_event(event_id)
     meetings = service.meetings(event.id)
     needs, capabilities = service.record_titles(event.id)
+    problems = service.lapsed_meetings(event.id, meetings, needs, capabilities) if is_organiser(event.id) else {}
     return render_template("schedule/show.html", run=service.latest_run(event.id), grid=service.grid(event, meetings),
+                           problems=problems,
                            labels=service.slot_labels(event), unscheduled=service.unscheduled(event.id),
                            meetings=meetings, needs=needs, capabilities=capabilities,
                            job=latest_job(event.id, "schedule"), agendas=service.agendas(event.id, meetings))

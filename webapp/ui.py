@@ -40,7 +40,8 @@ VOCABULARY = {
 
 #: Display names of the account roles.
 ROLE_LABELS = {"admin": _l("管理员"), "organiser": _l("组织方"), "institute": _l("院所成员"),
-               "enterprise": _l("企业成员"), "analyst": _l("分析员")}
+               "enterprise": _l("企业成员"), "analyst": _l("分析员"),
+               "security": _l("保密审查员")}
 
 #: Badge colour of qualifications and tiers: from open (0) to most restricted (3).
 TIER_CLASS = {"无": 0, "公开": 0, "三级": 1, "内部": 1, "二级": 2, "秘密": 2, "一级": 3, "机密": 3}

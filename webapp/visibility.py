@@ -15,6 +15,7 @@ member         records                     *effective* clearance allows, and its
 institute      same                        all needs; its own capabilities             same
 member
 analyst        all (read-only)             all needs; 公开 capabilities only            never
+security       none                        none (verifies qualifications only)         never
 (nobody)       none                        none                                        never
 =============  ==========================  ==========================================  =========================
 
@@ -36,7 +37,7 @@ from matcher import CLASSIFICATIONS, clearance_allows
 from .db import db
 from .models import Capability, Decision, Need, Organisation, OrganiserEvent
 
-ROLES = ("admin", "organiser", "institute", "enterprise", "analyst")
+ROLES = ("organiser", "institute", "enterprise", "analyst", "security", "admin")
 MEMBER_ROLES = ("institute", "enterprise")
 
 

@@ -76,7 +76,7 @@ def save_and_validate(event, kind, upload):
     upload.save(path)
     try:
         batch = _validate(event, kind, path, original)
-    except UploadRejected:
+    except BaseException:  # a refused or failed upload leaves nothing behind, whatever stopped it
         shutil.rmtree(folder, ignore_errors=True)
         raise
     db.session.add(batch)
@@ -90,7 +90,9 @@ def _validate(event, kind, path, original):
     try:
         valid, rejected = LOADERS[kind](path, errors="collect")
     except InputError as exc:
-        raise UploadRejected(_("无法读取该文件：请检查编码（UTF-8 或 GBK）、文件格式和表头。"), str(exc)) from None
+        # The file is stored under a fixed safe name; the message names the file the organiser uploaded.
+        detail = str(exc).replace(f"{path.name}:", f"{original}:")
+        raise UploadRejected(_("无法读取该文件：请检查编码（UTF-8 或 GBK）、文件格式和表头。"), detail) from None
     if valid.empty and rejected.empty:
         raise UploadRejected(_("文件中没有数据行。"))
     limit = column_limit(kind, model_of(kind)[1])

@@ -10,7 +10,8 @@ from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import MeetingRequest
-from .pairs import decide, pair_records, refusal
+from .pairs import decide, pair_records
+from .rules import refusal
 
 
 def create(event, form):

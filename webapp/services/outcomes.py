@@ -108,7 +108,7 @@ def add_outcome(event, form):
         errors.append({"field": "domain", "message": _("请选择领域。")})
     count = _positive_int(form.get("count"))
     if count is None:
-        errors.append({"field": "count", "message": _("项目数须为正整数。")})
+        errors.append({"field": "count", "message": _("项目数须为 1–10000 的整数。")})
     if errors:
         raise ValidationFailed(_("签约成果未保存：请修正标出的字段。"), errors)
     outcome = Outcome(event_id=event.id, description=description[:2000], domain=domain, count=count,
@@ -181,4 +181,4 @@ def _positive_int(value):
         number = int(str(value).strip())
     except ValueError:
         return None
-    return number if number >= 1 else None
+    return number if 1 <= number <= 10_000 else None  # a count of projects, never a database overflow

@@ -1,8 +1,8 @@
 """Suggestions as pages show them, and the organiser's decisions on pairs (accept, reject, lock).
 
-Eligibility is re-checked against the *current* records with
-``matcher.clearance_allows``, so a re-imported qualification takes effect
-before the next ranking; forbidden pairs are refused with the rule's reason.
+Eligibility is re-checked against the *current* records and verified qualifications
+(:mod:`webapp.services.rules`), so a qualification that lapses takes effect before
+the next ranking; forbidden pairs are refused with the rule's reason.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ..db import db
 from ..errors import ValidationFailed
 from ..models import Capability, Decision, Need, Suggestion
 from .ranking import pair_score
+from .rules import lapsed, need_clearances, refusal
 
 ACTIONS = ("accept", "reject", "lock", "unlock", "clear")
 
@@ -89,10 +90,9 @@ def suggestions(event_id, *, need_id=None, capability_id=None, filters=None, lim
 
 
 def _tiers(event_id, rows):
-    need_ids = {r.need_id for r in rows}
+    """``({need_id: effective clearance}, {capability_id: classification})`` of the rows' records."""
     capability_ids = {r.capability_id for r in rows}
-    clearance = dict(db.session.execute(select(Need.need_id, Need.clearance).where(
-        Need.event_id == event_id, Need.need_id.in_(need_ids))).all())
+    clearance = need_clearances(event_id, {r.need_id for r in rows})
     classification = dict(db.session.execute(select(Capability.capability_id, Capability.classification).where(
         Capability.event_id == event_id, Capability.capability_id.in_(capability_ids))).all())
     return clearance, classification
@@ -150,19 +150,6 @@ def decide(event, need_id, capability_id, action, *, source="organiser"):
     return decision
 
 
-def refusal(event_id, need, capability):
-    """Why the pair may not be accepted ('' when it may), from the current records and the last ranking."""
-    if need.org and need.org == capability.org:
-        return _("同一单位的需求与成果不能配对。")
-    if not clearance_allows(need.clearance, capability.classification):
-        return _("保密资质不足：企业资质“%(clearance)s”不能对接密级为“%(tier)s”的成果。",
-                 clearance=need.clearance, tier=capability.classification)
-    score, rule = pair_score(event_id, need.need_id, capability.capability_id)
-    if score is not None and math.isinf(score) and rule == "excluded":
-        return _("这两家单位在以往对接会上已会面或签约，不再重复推荐。")
-    return ""
-
-
 def pair_records(event_id, need_id, capability_id):
     # Records the viewer may not see are reported exactly like ids that do not exist.
     need = db.session.scalar(select(Need).filter_by(need_id=need_id).where(visibility.need_clause(event_id)))
@@ -212,7 +199,9 @@ def accepted_pairs(event_id):
     Returns
     -------
     list of dict
-        Keys ``decision`` (the Decision), ``need``, ``capability`` (records), ``score``, ``reason``, ``terms``.
+        Keys ``decision`` (the Decision), ``need``, ``capability`` (records), ``score``, ``reason``, ``terms``
+        and ``problem``: why the pair no longer satisfies the rules (e.g. a qualification that lapsed after
+        it was accepted), '' when it does.
     """
     decisions = visibility.filter_pairs(event_id, db.session.scalars(
         select(Decision).where(Decision.event_id == event_id, Decision.status == "accepted")
@@ -222,6 +211,7 @@ def accepted_pairs(event_id):
         visibility.capability_clause(event_id)))}
     reasons = {(s.need_id, s.capability_id): s for s in db.session.scalars(select(Suggestion).where(
         Suggestion.event_id == event_id, Suggestion.direction == "need"))}
+    problems = lapsed(event_id, [(needs.get(d.need_id), capabilities.get(d.capability_id)) for d in decisions])
     out = []
     for decision in decisions:
         suggestion = reasons.get((decision.need_id, decision.capability_id))
@@ -230,7 +220,8 @@ def accepted_pairs(event_id):
                     "capability": capabilities.get(decision.capability_id),
                     "score": score if score is not None and math.isfinite(score) else None,
                     "reason": suggestion.reason if suggestion else "",
-                    "terms": [t for t in (suggestion.shared_terms if suggestion else "").split("；") if t]})
+                    "terms": [t for t in (suggestion.shared_terms if suggestion else "").split("；") if t],
+                    "problem": problems.get((decision.need_id, decision.capability_id), "")})
     return out
 
 

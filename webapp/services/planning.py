@@ -27,6 +27,7 @@ from ..state import get_jobs
 from .frames import pairs_records
 from .pairs import accepted_pairs
 from .ranking import active_job, pair_score
+from .rules import lapsed, need_clearances, refusal
 
 MEETING_COLUMNS = ["slot", "table", "need_id", "capability_id", "need_org", "capability_org", "score", "locked"]
 UNSCHEDULED_COLUMNS = ["kind", "need_id", "capability_id", "need_org", "capability_org", "org", "score", "reason"]
@@ -81,13 +82,17 @@ def run_schedule(event_id, job, progress):
 def _candidate_pairs(event_id):
     """Accepted pairs with their scores; pairs the rules now forbid are set aside with the rule's reason."""
     rows, forbidden = [], []
-    for item in accepted_pairs(event_id):
+    items = accepted_pairs(event_id)
+    # The rule is checked again now, on verified qualifications: one that lapsed since the pair
+    # was accepted keeps the pair out of the plan, with the reason.
+    clearances = need_clearances(event_id, {item["decision"].need_id for item in items})
+    for item in items:
         need, capability = item["need"], item["capability"]
         if need is None or capability is None:
             continue
         score, rule = pair_score(event_id, need.need_id, capability.capability_id)
         row = {"need_id": need.need_id, "capability_id": capability.capability_id, "need_org": need.org,
-               "capability_org": capability.org, "score": score, "need_clearance": need.clearance,
+               "capability_org": capability.org, "score": score, "need_clearance": clearances.get(need.need_id, "无"),
                "capability_classification": capability.classification}
         if score is None:
             raise ValidationFailed(_("已确认的配对 %(need)s ↔ %(capability)s 没有得分：请先重新计算推荐。",
@@ -171,6 +176,7 @@ def move_meeting(event, meeting_id, slot, table):
                                                             capability_id=meeting.capability_id))
     if decision is None or decision.status != "accepted":
         raise ValidationFailed(_("该会面对应的配对已不再是“已接受”状态。"))
+    _check_rules(event.id, meeting)
     clash = _lock_clash(event.id, decision, meeting, slot, table)
     if clash:
         raise ValidationFailed(clash)
@@ -179,6 +185,18 @@ def move_meeting(event, meeting_id, slot, table):
     decision.locked, decision.lock_slot, decision.lock_table = True, slot, table
     db.session.commit()
     return start_schedule(event, revert=revert)
+
+
+def _check_rules(event_id, meeting):
+    """Refuse to lock or move a meeting whose pair no longer satisfies the rules (e.g. a lapsed qualification)."""
+    from ..models import Capability, Need
+
+    need = db.session.scalar(select(Need).filter_by(event_id=event_id, need_id=meeting.need_id))
+    capability = db.session.scalar(select(Capability).filter_by(event_id=event_id,
+                                                                capability_id=meeting.capability_id))
+    reason = _("会面对应的记录已不存在。") if need is None or capability is None else refusal(event_id, need, capability)
+    if reason:
+        raise ValidationFailed(reason)
 
 
 def _grid_int(value, limit, field):
@@ -212,6 +230,8 @@ def set_lock(event, meeting_id, locked):
     meeting = db.session.scalar(select(Meeting).filter_by(event_id=event.id, id=meeting_id))
     if meeting is None:
         raise ValidationFailed(_("会面不存在，日程可能已更新。"))
+    if locked:
+        _check_rules(event.id, meeting)
     decision = db.session.scalar(select(Decision).filter_by(event_id=event.id, need_id=meeting.need_id,
                                                             capability_id=meeting.capability_id))
     if decision is not None:
@@ -250,6 +270,11 @@ def unscheduled(event_id):
         return rows
     return [u for u in rows if (visibility.pair_visible(event_id, u.need_id, u.capability_id) if u.kind == "pair"
                                 else not u.need_id and not u.capability_id and visibility.org_visible(event_id, u.org))]
+
+
+def lapsed_meetings(event_id, rows, needs, capabilities):
+    """``{(need_id, capability_id): reason}`` for planned meetings whose pair no longer satisfies the rules."""
+    return lapsed(event_id, [(needs.get(m.need_id), capabilities.get(m.capability_id)) for m in rows])
 
 
 def grid(event, rows):
