@@ -126,8 +126,8 @@ def test_a_session_cookie_copied_before_logout_is_dead_after_it(app):
 
 @pytest.mark.parametrize("change", ["bump", "deactivate"])
 def test_revoking_in_the_database_ends_an_active_session(app, change):
-    from webapp.auth import revoke_sessions
     from webapp.models import User
+    from webapp.services.accounts import revoke_sessions
 
     user_id = ensure_user(app, "test-admin")
     client = login(app.test_client(), "test-admin")

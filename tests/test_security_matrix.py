@@ -228,7 +228,7 @@ def concrete_urls(app, world):
                      ("api.search", f"/api{base}/search?q={TOPIC}&target={target}&limit=50")]
         urls += [("api.suggestions", f"/api{base}/suggestions?{key}={value}&limit=100&eligible=0")
                  for key in ("need_id", "capability_id") for value in ids[key]]
-        urls += [("schedule.agendas", f"{base}/agendas?org={org}") for org in ids["org"]]
+        urls += [("planning.agendas", f"{base}/agendas?org={org}") for org in ids["org"]]
         urls += [("suggestions.need", f"{base}/needs/{n}?eligible=0") for n in ids["need_id"]]
     return urls
 

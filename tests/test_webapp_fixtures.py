@@ -56,9 +56,9 @@ def ensure_user(app, username, role="admin", password=ADMIN_PASSWORD, **options)
     """Create the account unless it exists; return its id."""
     from sqlalchemy import select
 
-    from webapp.auth import create_user
     from webapp.db import db
     from webapp.models import User
+    from webapp.services.accounts import create_user
 
     with app.app_context():
         found = db.session.scalar(select(User.id).where(User.username == username))

@@ -19,8 +19,9 @@ from werkzeug.routing import IntegerConverter
 
 #: The largest id an ``int`` URL part (or form field naming a row) may carry.
 MAX_RECORD_ID = 2**31 - 1
-BLUEPRINTS = ("site", "auth", "admin", "events", "dashboard", "imports", "suggestions", "pairings", "meeting_requests", "schedule",
-              "roadshow", "exports", "search", "api")
+#: Blueprints under ``webapp/views``, each named like the service it calls (``webapp/services``).
+BLUEPRINTS = ("site", "auth", "admin", "qualifications", "events", "outcomes", "imports", "ranking", "suggestions",
+              "pairs", "meeting_requests", "planning", "roadshow", "exports", "search", "api")
 
 
 def create_app(test_config=None):
@@ -78,7 +79,7 @@ def create_app(test_config=None):
     _init_extensions(app)
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     for name in BLUEPRINTS:
-        module = __import__(f"{__name__}.{name}", fromlist=["bp"])
+        module = __import__(f"{__name__}.views.{name}", fromlist=["bp"])
         # Every state-changing request needs a CSRF token, the API's included (X-CSRFToken header).
         app.register_blueprint(module.bp)
     return app
@@ -99,7 +100,7 @@ class RecordIdConverter(IntegerConverter):
 def _init_extensions(app):
     from flask_wtf.csrf import CSRFProtect
 
-    from . import audit, auth, cache, cli, db, errors, i18n, state, ui
+    from . import access, audit, cache, cli, db, errors, i18n, state, ui
 
     db.init_app(app)
     i18n.init_app(app)
@@ -108,7 +109,7 @@ def _init_extensions(app):
     ui.init_app(app)
     cli.init_app(app)
     CSRFProtect(app)
-    auth.init_app(app)
+    access.init_app(app)
     audit.init_app(app)
     cache.init_app(app)
 

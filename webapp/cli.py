@@ -34,8 +34,8 @@ def _demo_accounts(event):
     """Create (or reset the passwords of) a demo administrator and the sample event's organiser; print them."""
     from sqlalchemy import select
 
-    from .auth import create_user, hash_password, revoke_sessions
     from .models import OrganiserEvent, User
+    from .services.accounts import create_user, hash_password, revoke_sessions
 
     for username, role in (("admin", "admin"), ("organiser", "organiser")):
         password = secrets.token_urlsafe(12)
@@ -60,7 +60,7 @@ def _demo_accounts(event):
 @with_appcontext
 def create_user_command(username, role, org, events, password_stdin):
     """Create an account; the password is read from stdin so it stays out of shell history."""
-    from .auth import create_user
+    from .services.accounts import create_user
 
     password = sys.stdin.readline().rstrip("\r\n")
     for event_id in events:

@@ -16,6 +16,8 @@ from flask import current_app
 from matcher import Embedder, MatcherError
 
 _EMBEDDER_LOCK = threading.Lock()
+#: The error of a job that a restart interrupted.
+INTERRUPTED = "interrupted"
 
 
 def get_embedder():
@@ -105,7 +107,12 @@ def _touch(event_id):
 
 
 def init_app(app):
-    """Create the app's job runner and close it when the process exits."""
+    """Create the app's job runner and close it when the process exits.
+
+    Jobs a previous process left queued or running can never finish: they are marked failed
+    (``error = "interrupted"``) so their pages offer to start again.
+    """
+    _fail_interrupted_jobs(app)
     runner = JobRunner(app, max_workers=app.config["JOB_WORKERS"])
     app.extensions["matcher_jobs"] = runner
     atexit.register(runner.shutdown)
@@ -117,3 +124,16 @@ def get_jobs():
 
 def _now():
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _fail_interrupted_jobs(app):
+    from sqlalchemy import inspect, update
+
+    from .db import db
+    from .models import Job
+
+    with app.app_context():
+        if inspect(db.engine).has_table("jobs"):
+            db.session.execute(update(Job).where(Job.status.in_(("queued", "running")))
+                               .values(status="failed", error=INTERRUPTED))
+            db.session.commit()

@@ -17,14 +17,14 @@ from .models import Event
 
 #: Event tabs: (endpoint, label, key).
 EVENT_TABS = (
-    ("dashboard.show", _l("概览"), "dashboard"),
+    ("outcomes.show", _l("概览"), "dashboard"),
     ("imports.index", _l("导入数据"), "imports"),
     ("suggestions.needs", _l("需求推荐"), "needs"),
     ("suggestions.capabilities", _l("成果推荐"), "capabilities"),
     ("search.orgs", _l("参会单位"), "orgs"),
-    ("pairings.index", _l("对接配对"), "pairings"),
-    ("requests.index", _l("会面申请"), "requests"),
-    ("schedule.show", _l("会面日程"), "schedule"),
+    ("pairs.index", _l("对接配对"), "pairings"),
+    ("meeting_requests.index", _l("会面申请"), "requests"),
+    ("planning.show", _l("会面日程"), "schedule"),
     ("roadshow.show", _l("路演安排"), "roadshow"),
     ("exports.index", _l("导出"), "exports"),
     ("events.edit", _l("设置"), "settings"),

@@ -101,7 +101,7 @@ def viewer_for(user):
 
 
 def current_viewer():
-    """The viewer of the current request (set by :mod:`webapp.auth`); the system outside requests."""
+    """The viewer of the current request (set by :mod:`webapp.access`); the system outside requests."""
     if not has_request_context():
         return SYSTEM
     return g.get("viewer") or ANONYMOUS

@@ -19,7 +19,7 @@ from ..errors import ValidationFailed
 from ..models import Capability, Need
 from ..state import get_embedder
 from .frames import records_frame
-from .pairs import Filters, suggestions
+from .suggestions import Filters, suggestions
 
 TARGETS = ("capability", "need")
 QUERY_ID = "检索"

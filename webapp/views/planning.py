@@ -4,15 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from . import audit
-from .cache import cached
-from .errors import ValidationFailed
-from .services import planning as service
-from .services.ranking import latest_job
-from .ui import flash_failure, get_event
-from .visibility import is_organiser
+from .. import audit
+from ..cache import cached
+from ..errors import ValidationFailed
+from ..services import planning as service
+from ..services.ranking import latest_job
+from ..ui import flash_failure, get_event
+from ..visibility import is_organiser
 
-bp = Blueprint("schedule", __name__)
+bp = Blueprint("planning", __name__)
 
 
 @bp.get("/events/<int:event_id>/schedule")
@@ -22,7 +22,7 @@ def show(event_id):
     meetings = service.meetings(event.id)
     needs, capabilities = service.record_titles(event.id)
     problems = service.lapsed_meetings(event.id, meetings, needs, capabilities) if is_organiser(event.id) else {}
-    return render_template("schedule/show.html", run=service.latest_run(event.id), grid=service.grid(event, meetings),
+    return render_template("planning/show.html", run=service.latest_run(event.id), grid=service.grid(event, meetings),
                            problems=problems,
                            labels=service.slot_labels(event), unscheduled=service.unscheduled(event.id),
                            meetings=meetings, needs=needs, capabilities=capabilities,
@@ -39,7 +39,7 @@ def run(event_id):
     else:
         audit.record("schedule_run", f"event {event.id}")
         flash(_("已开始生成日程，完成后页面会自动刷新。"), "info")
-    return redirect(url_for("schedule.show", event_id=event.id))
+    return redirect(url_for("planning.show", event_id=event.id))
 
 
 @bp.post("/events/<int:event_id>/schedule/meetings/<int:meeting_id>/move")
@@ -53,7 +53,7 @@ def move(event_id, meeting_id):
         audit.record("schedule_move", f"event {event.id} meeting {meeting_id}",
                      f"slot={request.form.get('slot', '')} table={request.form.get('table', '')}")
         flash(_("会面已锁定到新位置，正在围绕它重新排会。"), "info")
-    return redirect(url_for("schedule.show", event_id=event.id))
+    return redirect(url_for("planning.show", event_id=event.id))
 
 
 @bp.post("/events/<int:event_id>/schedule/meetings/<int:meeting_id>/<action>")
@@ -68,7 +68,7 @@ def lock(event_id, meeting_id, action):
     else:
         audit.record("schedule_" + action, f"event {event.id} meeting {meeting_id}")
         flash(_("会面已锁定。") if action == "lock" else _("已解除锁定。"), "success")
-    return redirect(url_for("schedule.show", event_id=event.id, _anchor=f"m{meeting_id}"))
+    return redirect(url_for("planning.show", event_id=event.id, _anchor=f"m{meeting_id}"))
 
 
 @bp.get("/events/<int:event_id>/agendas")
@@ -80,5 +80,5 @@ def agendas(event_id):
     if org is not None and org not in everyone:
         abort(404)
     needs, capabilities = service.record_titles(event.id)
-    return render_template("schedule/agendas.html", agendas={org: everyone[org]} if org else everyone,
+    return render_template("planning/agendas.html", agendas={org: everyone[org]} if org else everyone,
                            labels=service.slot_labels(event), needs=needs, capabilities=capabilities)

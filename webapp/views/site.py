@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, session, url_for
 
-from .i18n import LANGUAGES
-from .ui import back
+from ..i18n import LANGUAGES
+from ..ui import back
 
 bp = Blueprint("site", __name__)
 

@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 
 from matcher import DOMAINS
 
-from .errors import ValidationFailed
-from .services import events as service
-from .ui import get_event
+from ..errors import ValidationFailed
+from ..services import events as service
+from ..ui import get_event
 
 bp = Blueprint("events", __name__)
 
@@ -45,7 +45,7 @@ def edit(event_id):
             flash(failure.description, "error")
         else:
             flash(_("设置已保存。"), "success")
-            return redirect(url_for("dashboard.show", event_id=event.id))
+            return redirect(url_for("outcomes.show", event_id=event.id))
     return render_template("events/form.html", values=values, errors=errors, domains=DOMAINS, creating=False)
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
-from .cache import cached
-from .errors import ValidationFailed
-from .services import search as service
-from .ui import get_event
+from ..cache import cached
+from ..errors import ValidationFailed
+from ..services import search as service
+from ..ui import get_event
 
 bp = Blueprint("search", __name__)
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 
-from . import audit
-from .errors import ValidationFailed
-from .services import exports as service
-from .services.planning import latest_run
-from .ui import attachment, flash_failure, get_event
+from .. import audit
+from ..errors import ValidationFailed
+from ..services import exports as service
+from ..services.planning import latest_run
+from ..ui import attachment, flash_failure, get_event
 
 bp = Blueprint("exports", __name__)
 

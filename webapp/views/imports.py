@@ -7,11 +7,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import audit
-from .db import db
-from .models import ImportBatch
-from .services import imports as service
-from .ui import attachment, flash_failure, get_event
+from .. import audit
+from ..db import db
+from ..models import ImportBatch
+from ..services import imports as service
+from ..ui import attachment, flash_failure, get_event
 
 bp = Blueprint("imports", __name__)
 KIND_LABELS = {"need": _l("企业需求"), "capability": _l("院所成果")}

@@ -5,20 +5,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask import request as http
 from flask_babel import gettext as _
 
-from . import audit
-from .errors import ValidationFailed
-from .services import meeting_requests as service
-from .services.planning import record_titles
-from .ui import back, flash_failure, get_event
+from .. import audit
+from ..errors import ValidationFailed
+from ..services import meeting_requests as service
+from ..services.planning import record_titles
+from ..ui import back, flash_failure, get_event
 
-bp = Blueprint("requests", __name__)
+bp = Blueprint("meeting_requests", __name__)
 
 
 @bp.get("/events/<int:event_id>/requests")
 def index(event_id):
     event = get_event(event_id)
     needs, capabilities = record_titles(event.id)
-    return render_template("requests/index.html", requests=service.listing(event.id), needs=needs,
+    return render_template("meeting_requests/index.html", requests=service.listing(event.id), needs=needs,
                            capabilities=capabilities)
 
 
@@ -46,4 +46,4 @@ def resolve(event_id, request_id, action):
     else:
         audit.record("decision", f"event {event.id} request {request_id}", action)
         flash(_("已批准，该配对已加入对接配对。") if action == "approve" else _("已婉拒该申请。"), "success")
-    return redirect(url_for("requests.index", event_id=event.id))
+    return redirect(url_for("meeting_requests.index", event_id=event.id))

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from .cache import cached
-from .services.planning import record_titles
-from .services.ranking import latest_job
-from .services.roadshow import programme
-from .ui import get_event
+from ..cache import cached
+from ..services.planning import record_titles
+from ..services.ranking import latest_job
+from ..services.roadshow import programme
+from ..ui import get_event
 
 bp = Blueprint("roadshow", __name__)
 

@@ -7,18 +7,18 @@ from sqlalchemy import func, select
 
 from matcher import DOMAINS
 
-from .cache import cached
-from .db import db
-from .errors import ValidationFailed
-from .models import MeetingRequest
-from .services import outcomes as service
-from .services.pairs import accepted_pairs
-from .services.planning import latest_run
-from .services.ranking import latest_job
-from .ui import flash_failure, get_event
-from .visibility import is_organiser
+from ..cache import cached
+from ..db import db
+from ..errors import ValidationFailed
+from ..models import MeetingRequest
+from ..services import outcomes as service
+from ..services.pairs import accepted_pairs
+from ..services.planning import latest_run
+from ..services.ranking import latest_job
+from ..ui import flash_failure, get_event
+from ..visibility import is_organiser
 
-bp = Blueprint("dashboard", __name__)
+bp = Blueprint("outcomes", __name__)
 
 
 @bp.get("/events/<int:event_id>")
@@ -28,7 +28,7 @@ def show(event_id):
     rows, totals = service.domain_table(event.id)
     pending = db.session.scalar(select(func.count()).select_from(MeetingRequest).filter_by(
         event_id=event.id, status="pending")) if is_organiser(event.id) else 0
-    return render_template("dashboard/show.html", rows=rows, totals=totals, rank_job=latest_job(event.id, "rank"),
+    return render_template("outcomes/show.html", rows=rows, totals=totals, rank_job=latest_job(event.id, "rank"),
                            run=latest_run(event.id), pending_requests=pending, domains=DOMAINS,
                            outcomes=service.outcomes(event.id), summary=service.outcome_summary(event.id),
                            pairs=accepted_pairs(event.id), form=request.args)
@@ -43,7 +43,7 @@ def add_outcome(event_id):
         flash_failure(failure)
     else:
         flash(_("签约成果已记录。"), "success")
-    return redirect(url_for("dashboard.show", event_id=event.id, _anchor="outcomes"))
+    return redirect(url_for("outcomes.show", event_id=event.id, _anchor="outcomes"))
 
 
 @bp.post("/events/<int:event_id>/outcomes/<int:outcome_id>/delete")
@@ -51,7 +51,7 @@ def delete_outcome(event_id, outcome_id):
     event = get_event(event_id)
     service.delete_outcome(event, outcome_id)
     flash(_("已删除该条签约成果。"), "success")
-    return redirect(url_for("dashboard.show", event_id=event.id, _anchor="outcomes"))
+    return redirect(url_for("outcomes.show", event_id=event.id, _anchor="outcomes"))
 
 
 @bp.post("/events/<int:event_id>/history")
@@ -59,10 +59,10 @@ def record_history(event_id):
     event = get_event(event_id)
     added = service.record_meetings(event)
     flash(_("已将 %(n)s 对单位的会面记入历史；以后的对接会不再重复推荐。", n=added), "success")
-    return redirect(url_for("dashboard.show", event_id=event.id, _anchor="outcomes"))
+    return redirect(url_for("outcomes.show", event_id=event.id, _anchor="outcomes"))
 
 
 @bp.get("/history")
 def history():
-    return render_template("dashboard/history.html", rows=service.history(), outcomes=service.history_outcomes(),
+    return render_template("outcomes/history.html", rows=service.history(), outcomes=service.history_outcomes(),
                            domains=DOMAINS)

@@ -1,24 +1,21 @@
-"""Administration: accounts and the audit log (administrators), organisation qualifications (security officers)."""
+"""Administration (administrators): accounts and the audit log."""
 from __future__ import annotations
 
 import io
 
 import pandas as pd
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from matcher import CLEARANCES
 from matcher.export import neutralise_formulas
 
-from . import MAX_RECORD_ID, audit
-from .auth import create_user
-from .db import db
-from .errors import ValidationFailed
-from .models import AuditEntry, Event, Organisation, OrganiserEvent, User
-from .services import qualifications as qualifications_service
-from .ui import attachment, flash_failure
-from .visibility import ROLES, effective_clearance
+from .. import MAX_RECORD_ID, audit
+from ..db import db
+from ..models import AuditEntry, Event, Organisation, OrganiserEvent, User
+from ..services.accounts import create_user
+from ..ui import attachment
+from ..visibility import ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_COLUMNS = ("id", "created_at", "username", "action", "target", "detail", "remote_addr")
@@ -46,31 +43,6 @@ def users():
         organised.setdefault(link.user_id, []).append(link.event_id)
     return render_template("admin/users.html", users=rows, orgs=orgs, organised=organised, roles=ROLES,
                            events=db.session.scalars(select(Event).order_by(Event.id)).all())
-
-
-@bp.get("/organisations")
-def organisations():
-    rows = qualifications_service.listing(g.viewer)
-    return render_template("admin/organisations.html", organisations=rows, clearances=list(CLEARANCES),
-                           effective={o.name: effective_clearance(o) for o in rows})
-
-
-@bp.post("/organisations")
-def verify_organisation():
-    form = request.form
-    try:
-        organisation, before = qualifications_service.verify(
-            g.user, name=form.get("name", ""), clearance=form.get("clearance", ""),
-            certificate_no=form.get("certificate_no", ""), expires_on=form.get("expires_on", ""),
-            kind=form.get("kind", ""))
-    except ValidationFailed as failure:
-        flash_failure(failure)
-        return redirect(url_for("admin.organisations"))
-    audit.record("org_verified", organisation.name,
-                 f"before: {before}; after: clearance={organisation.clearance} certificate={organisation.certificate_no} "
-                 f"expires={organisation.expires_on} verified_by={organisation.verified_by}")
-    flash(_("已更新“%(name)s”的保密资质。", name=organisation.name), "success")
-    return redirect(url_for("admin.organisations"))
 
 
 @bp.get("/audit")

@@ -10,15 +10,16 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from . import audit, visibility
-from .cache import cached
-from .db import db
-from .errors import ValidationFailed
-from .models import Capability, Decision, Job, Need
-from .openapi import document
-from .services import events as events_service
-from .services import pairs, planning, ranking, search
-from .ui import get_event
+from .. import audit, visibility
+from ..cache import cached
+from ..db import db
+from ..errors import ValidationFailed
+from ..models import Capability, Decision, Job, Need
+from ..openapi import document
+from ..services import events as events_service
+from ..services import pairs, planning, ranking, search
+from ..services import suggestions as suggestions_service
+from ..ui import get_event
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 RECORD_FIELDS = ("org", "title", "description", "domain", "domain_inferred", "keywords", "region", "contact", "trl",
@@ -72,8 +73,8 @@ def suggestions(event_id):
         raise ValidationFailed(_("请提供 need_id 或 capability_id 之一。"),
                                [{"field": "need_id", "message": "exactly one of need_id, capability_id"}])
     limit = min(max(request.args.get("limit", 10, type=int), 1), 100)
-    rows = pairs.suggestions(event.id, need_id=need_id, capability_id=capability_id,
-                             filters=pairs.Filters.from_args(request.args), limit=limit)
+    rows = suggestions_service.suggestions(event.id, need_id=need_id, capability_id=capability_id,
+                             filters=suggestions_service.Filters.from_args(request.args), limit=limit)
     return jsonify({"ok": True, "suggestions": rows})
 
 
