@@ -2,14 +2,14 @@
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLE_DATA
+from webapp_helpers import SAMPLE
 
 from matcher.cli import cli
 
 
 def test_rank_lexical_only_writes_xlsx(tmp_path):
     out = tmp_path / "pairs.xlsx"
-    result = CliRunner().invoke(cli, ["rank", str(SAMPLE_DATA / "needs.csv"), str(SAMPLE_DATA / "capabilities.csv"),
+    result = CliRunner().invoke(cli, ["rank", str(SAMPLE / "needs.csv"), str(SAMPLE / "capabilities.csv"),
                                       "--top-k", "3", "--lexical-only", "-o", str(out)])
     assert result.exit_code == 0, result.output
     pairs = pd.read_excel(out, dtype={"need_id": str, "capability_id": str})
@@ -18,7 +18,7 @@ def test_rank_lexical_only_writes_xlsx(tmp_path):
 
 
 def test_rank_direction_capability_to_stdout():
-    result = CliRunner().invoke(cli, ["rank", str(SAMPLE_DATA / "needs.csv"), str(SAMPLE_DATA / "capabilities.csv"),
+    result = CliRunner().invoke(cli, ["rank", str(SAMPLE / "needs.csv"), str(SAMPLE / "capabilities.csv"),
                                       "--top-k", "2", "--lexical-only", "--direction", "capability"])
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("need_id,need_org")
@@ -27,14 +27,14 @@ def test_rank_direction_capability_to_stdout():
 def test_bad_input_gives_one_line_error(tmp_path):
     bad = tmp_path / "needs.csv"
     bad.write_text("编号,需求名称\nN1,标题\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["rank", str(bad), str(SAMPLE_DATA / "capabilities.csv"), "--lexical-only"])
+    result = CliRunner().invoke(cli, ["rank", str(bad), str(SAMPLE / "capabilities.csv"), "--lexical-only"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert result.output.startswith("Error: needs.csv: missing required column(s) for needs: description")
 
 
 def test_bad_output_extension(tmp_path):
-    result = CliRunner().invoke(cli, ["rank", str(SAMPLE_DATA / "needs.csv"), str(SAMPLE_DATA / "capabilities.csv"),
+    result = CliRunner().invoke(cli, ["rank", str(SAMPLE / "needs.csv"), str(SAMPLE / "capabilities.csv"),
                                       "--lexical-only", "-o", str(tmp_path / "pairs.pdf")])
     assert result.exit_code == 1 and "output must end in .csv or .xlsx" in result.output
 

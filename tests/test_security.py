@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from sqlalchemy import func, select, text
-from test_webapp_fixtures import (
+from webapp_helpers import (
     ADMIN_PASSWORD,
     CAPABILITY_HEADER,
     NEED_HEADER,
@@ -31,7 +31,6 @@ from test_webapp_fixtures import (
 from webapp.db import db
 from webapp.models import AuditEntry, LoginAttempt, Need
 
-pytest_plugins = ["test_webapp_fixtures"]
 FORMULA = ("=", "+", "-", "@")
 
 

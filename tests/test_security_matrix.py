@@ -14,7 +14,7 @@ import re
 import zipfile
 
 import pytest
-from test_webapp_fixtures import (
+from webapp_helpers import (
     CAPABILITY_HEADER,
     NEED_HEADER,
     admin_client,
@@ -80,7 +80,7 @@ def world(tmp_path_factory):
         assert admin.post(f"/events/{event_id}/pairings/bulk", data={"per_need": "2"}).status_code == 302
     event_a = events["A"]["id"]
     assert admin.post(f"/events/{event_a}/schedule/run").status_code == 302
-    from test_webapp_fixtures import latest_job_id
+    from webapp_helpers import latest_job_id
 
     assert wait_for_job(admin, event_a, latest_job_id(app, event_a, "schedule"))["status"] == "done"
     from sqlalchemy import select
@@ -354,7 +354,7 @@ def test_no_write_path_breaks_the_clearance_rule(world):
     assert successes > 10 and attempts > 200
     admin = admin_client(app)
     assert admin.post(f"/events/{event_id['A']}/schedule/run").status_code == 302
-    from test_webapp_fixtures import latest_job_id
+    from webapp_helpers import latest_job_id
 
     assert wait_for_job(admin, event_id["A"], latest_job_id(app, event_id["A"], "schedule"))["status"] == "done"
     with app.app_context():

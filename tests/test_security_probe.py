@@ -18,7 +18,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from sqlalchemy import func, select
-from test_webapp_fixtures import (
+from webapp_helpers import (
     CAPABILITY_HEADER,
     NEED_HEADER,
     admin_client,
@@ -38,7 +38,6 @@ from test_webapp_fixtures import (
 from webapp.db import db
 from webapp.models import AuditEntry, Decision, Meeting, MeetingRequest, Organisation, Unscheduled
 
-pytest_plugins = ["test_webapp_fixtures"]
 PASSWORD = "probe-password-1"
 FUTURE = (dt.date.today() + dt.timedelta(days=365)).isoformat()
 

@@ -6,7 +6,7 @@ import zipfile
 import openpyxl
 import pytest
 from sqlalchemy import select
-from test_webapp_fixtures import (
+from webapp_helpers import (
     CAPABILITY_HEADER,
     NEED_HEADER,
     admin_client,
@@ -25,8 +25,6 @@ from test_webapp_fixtures import (
 
 from webapp.db import db
 from webapp.models import Decision, Meeting, MeetingRequest, OrgHistory, Suggestion
-
-pytest_plugins = ["test_webapp_fixtures"]
 
 
 def unmarked(page):

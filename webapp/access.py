@@ -11,7 +11,7 @@ from flask import abort, g, redirect, request, session, url_for
 
 from .db import db
 from .models import User
-from .visibility import ANONYMOUS, MEMBER_ROLES, is_organiser, viewer_for
+from .visibility import ANONYMOUS, MEMBER_ROLES, can_see_event, is_organiser, viewer_for
 
 PUBLIC, MEMBER, PARTICIPANT, ORGANISER, ADMIN = "public", "member", "participant", "organiser", "admin"
 SECURITY, QUALIFICATIONS = "security", "qualifications"
@@ -65,33 +65,31 @@ def enforce_access():
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
     event_id = (request.view_args or {}).get("event_id")
-    if _permitted(level, g.user, event_id):
+    if _permitted(level, g.viewer, event_id):
         return None
-    if g.user.role == "organiser" and event_id is not None and level in (ORGANISER, PARTICIPANT):
-        from .visibility import can_see_event
-
-        abort(403 if can_see_event(event_id) else 404)  # another event's ids look like missing ones
+    if g.viewer.role == "organiser" and event_id is not None and level in (ORGANISER, PARTICIPANT):
+        abort(403 if can_see_event(g.viewer, event_id) else 404)  # another event's ids look like missing ones
     abort(403)
 
 
 def allowed(endpoint, event_id=None):
     """Whether the current user may call ``endpoint`` (for hiding links and tabs)."""
-    return _permitted(ACCESS.get(endpoint, ADMIN), g.get("user"), event_id)
+    return _permitted(ACCESS.get(endpoint, ADMIN), g.get("viewer", ANONYMOUS), event_id)
 
 
-def _permitted(level, user, event_id):
-    """The access table's rule: may ``user`` call an endpoint of ``level`` for ``event_id`` (None: no event)."""
+def _permitted(level, viewer, event_id):
+    """The access table's rule: may ``viewer`` call an endpoint of ``level`` for ``event_id`` (None: no event)."""
     if level == PUBLIC:
         return True
-    if user is None:
+    if viewer.user_id is None:
         return False
-    role = user.role
+    role = viewer.role
     if role == "admin" or level == MEMBER:
         return True
     if level == PARTICIPANT and role in MEMBER_ROLES:
         return True
     if level in (ORGANISER, PARTICIPANT) and role == "organiser":
-        return event_id is None or is_organiser(event_id)
+        return event_id is None or is_organiser(viewer, event_id)
     if level == SECURITY:
         return role == "security"
     if level == QUALIFICATIONS:

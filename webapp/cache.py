@@ -66,7 +66,7 @@ def cached(view):
             return view(*args, **kwargs)
         event_id = kwargs["event_id"]
         version = _data_version(event_id)
-        if version is None or not can_see_event(event_id):
+        if version is None or not can_see_event(current_viewer(), event_id):
             abort(404)
         # Pages differ by viewer (visibility), so the viewer's scope is part of the key.
         # The date is part of the key: a qualification that expires at midnight changes what pages show.

@@ -49,13 +49,13 @@ TIER_CLASS = {"无": 0, "公开": 0, "三级": 1, "内部": 1, "二级": 2, "秘
 
 def get_event(event_id):
     """The event or 404 (also when the viewer may not see it); made available to templates as ``event``."""
-    from .visibility import can_see_event
+    from .visibility import can_see_event, current_viewer
 
     event = g.get("event")
     if event is not None and event.id == event_id:
         return event
     event = db.session.get(Event, event_id)
-    if event is None or not can_see_event(event_id):
+    if event is None or not can_see_event(current_viewer(), event_id):
         abort(404)
     g.event = event
     return event
@@ -118,10 +118,13 @@ def _stage_label(stage):
 
 
 def init_app(app):
-    from .visibility import contact, is_organiser
+    from . import visibility
 
-    app.jinja_env.globals.update(role_label=lambda role: ROLE_LABELS.get(role, role), contact=contact,
-                                 is_organiser=is_organiser)
+    # Templates render inside a request: their helpers ask about the request's viewer.
+    app.jinja_env.globals.update(
+        role_label=lambda role: ROLE_LABELS.get(role, role),
+        contact=lambda record: visibility.contact(visibility.current_viewer(), record),
+        is_organiser=lambda event_id: visibility.is_organiser(visibility.current_viewer(), event_id))
     app.jinja_env.filters["highlight"] = highlight
     app.jinja_env.filters["label"] = lambda value: VOCABULARY.get(value, value)
     app.jinja_env.filters["keywords"] = lambda value: _l("、").join(k for k in str(value or "").split(";") if k)

@@ -116,14 +116,14 @@ def delete_event(event):
     db.session.commit()
 
 
-def listing():
+def listing(viewer):
     """Events, newest date first, with their record counts."""
     from .. import visibility
 
-    events = db.session.scalars(select(Event).where(visibility.event_clause(Event.id))
+    events = db.session.scalars(select(Event).where(visibility.event_clause(viewer, Event.id))
                                 .order_by(Event.date.desc().nulls_last(), Event.id.desc())).all()
     counts = {}
-    if visibility.current_viewer().everything:
+    if viewer.everything:
         for model, key in ((Need, "needs"), (Capability, "capabilities")):
             for event_id, count in db.session.execute(select(model.event_id, func.count()).group_by(model.event_id)):
                 counts.setdefault(event_id, {})[key] = count
@@ -131,7 +131,7 @@ def listing():
         for event in events:
             for model, key in ((Need, "needs"), (Capability, "capabilities")):
                 counts.setdefault(event.id, {})[key] = db.session.scalar(
-                    select(func.count()).select_from(model).where(visibility.clause(model, event.id)))
+                    select(func.count()).select_from(model).where(visibility.clause(viewer, model, event.id)))
     return [(e, counts.get(e.id, {})) for e in events]
 
 

@@ -27,7 +27,7 @@ def exclusions(event_id):
     return pd.DataFrame(rows, columns=["need_org", "capability_org"])
 
 
-def domain_table(event_id):
+def domain_table(viewer, event_id):
     """Per-domain counts of needs, capabilities, accepted pairs, meetings and signed projects.
 
     Returns
@@ -37,18 +37,18 @@ def domain_table(event_id):
     """
     # Counts cover only what the viewer may see, so they reveal nothing about hidden records.
     need_domain = dict(db.session.execute(select(Need.need_id, Need.domain).where(
-        visibility.need_clause(event_id))).all())
-    accepted = visibility.filter_pairs(event_id, db.session.execute(select(Decision.need_id, Decision.capability_id)
+        visibility.need_clause(viewer, event_id))).all())
+    accepted = visibility.filter_pairs(viewer, event_id, db.session.execute(select(Decision.need_id, Decision.capability_id)
                                                                     .where(Decision.event_id == event_id,
                                                                            Decision.status == "accepted")).all())
-    meetings = visibility.filter_pairs(event_id, db.session.execute(select(Meeting.need_id, Meeting.capability_id)
+    meetings = visibility.filter_pairs(viewer, event_id, db.session.execute(select(Meeting.need_id, Meeting.capability_id)
                                                                     .where(Meeting.event_id == event_id)).all())
     signed = {}
-    for outcome in outcomes(event_id):
+    for outcome in outcomes(viewer, event_id):
         signed[outcome.domain] = signed.get(outcome.domain, 0) + outcome.count
     counts = {
-        "needs": _count_by(Need.domain, visibility.need_clause(event_id)),
-        "capabilities": _count_by(Capability.domain, visibility.capability_clause(event_id)),
+        "needs": _count_by(Need.domain, visibility.need_clause(viewer, event_id)),
+        "capabilities": _count_by(Capability.domain, visibility.capability_clause(viewer, event_id)),
         "accepted": _tally(need_domain, [r.need_id for r in accepted]),
         "meetings": _tally(need_domain, [r.need_id for r in meetings]),
         "signed": signed,
@@ -70,10 +70,10 @@ def _tally(domain_of, need_ids):
     return out
 
 
-def outcome_summary(event_id):
+def outcome_summary(viewer, event_id):
     """'8 项：2 新材料，4 先进制造与自动化，…' for the event's signed outcomes ('' when none)."""
     by_domain = {}
-    for outcome in outcomes(event_id):
+    for outcome in outcomes(viewer, event_id):
         by_domain[outcome.domain] = by_domain.get(outcome.domain, 0) + outcome.count
     total = sum(int(v) for v in by_domain.values())
     if not total:
@@ -130,11 +130,11 @@ def delete_outcome(event, outcome_id):
         db.session.commit()
 
 
-def outcomes(event_id):
+def outcomes(viewer, event_id):
     rows = db.session.scalars(select(Outcome).where(Outcome.event_id == event_id).order_by(Outcome.id)).all()
-    if visibility.is_organiser(event_id):
+    if visibility.is_organiser(viewer, event_id):
         return rows
-    return [r for r in rows if r.need_id and visibility.pair_visible(event_id, r.need_id, r.capability_id)]
+    return [r for r in rows if r.need_id and visibility.pair_visible(viewer, event_id, r.need_id, r.capability_id)]
 
 
 def record_meetings(event):
@@ -156,16 +156,16 @@ def _remember(need_org, capability_org, event, kind):
     return False
 
 
-def history(limit=500):
+def history(viewer, limit=500):
     """The organisation-level history, newest first, with the event names kept even if an event is deleted."""
-    return db.session.scalars(select(OrgHistory).where(visibility.event_clause(OrgHistory.event_id))
+    return db.session.scalars(select(OrgHistory).where(visibility.event_clause(viewer, OrgHistory.event_id))
                               .order_by(OrgHistory.id.desc()).limit(limit)).all()
 
 
-def history_outcomes():
+def history_outcomes(viewer):
     """Signed outcomes of every event, per event and domain (the cross-event table)."""
     rows = db.session.execute(select(Event.id, Event.name, Event.date, Outcome.domain, func.sum(Outcome.count))
-                              .join(Outcome, Outcome.event_id == Event.id).where(visibility.event_clause(Event.id))
+                              .join(Outcome, Outcome.event_id == Event.id).where(visibility.event_clause(viewer, Event.id))
                               .group_by(Event.id, Event.name, Event.date, Outcome.domain)).all()
     table = {}
     for event_id, name, date, domain, count in rows:

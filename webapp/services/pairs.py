@@ -23,7 +23,7 @@ from .suggestions import pair_tiers
 ACTIONS = ("accept", "reject", "lock", "unlock", "clear")
 
 
-def decide(event, need_id, capability_id, action, *, source="organiser"):
+def decide(viewer, event, need_id, capability_id, action, *, source="organiser"):
     """Apply ``action`` (accept, reject, lock, unlock, clear) to a pair of the event.
 
     Returns
@@ -39,7 +39,7 @@ def decide(event, need_id, capability_id, action, *, source="organiser"):
     if action not in ACTIONS:
         raise ValidationFailed(_("未知操作“%(action)s”，可选：%(allowed)s", action=action, allowed=", ".join(ACTIONS)),
                                [{"field": "action", "message": "one of " + ", ".join(ACTIONS)}])
-    need, capability = pair_records(event.id, need_id, capability_id)
+    need, capability = pair_records(viewer, event.id, need_id, capability_id)
     decision = db.session.scalar(select(Decision).filter_by(event_id=event.id, need_id=need_id,
                                                             capability_id=capability_id))
     if action == "clear":
@@ -65,11 +65,11 @@ def decide(event, need_id, capability_id, action, *, source="organiser"):
     return decision
 
 
-def pair_records(event_id, need_id, capability_id):
+def pair_records(viewer, event_id, need_id, capability_id):
     # Records the viewer may not see are reported exactly like ids that do not exist.
-    need = db.session.scalar(select(Need).filter_by(need_id=need_id).where(visibility.need_clause(event_id)))
+    need = db.session.scalar(select(Need).filter_by(need_id=need_id).where(visibility.need_clause(viewer, event_id)))
     capability = db.session.scalar(select(Capability).filter_by(capability_id=capability_id)
-                                   .where(visibility.capability_clause(event_id)))
+                                   .where(visibility.capability_clause(viewer, event_id)))
     problems = []
     if need is None:
         problems.append({"field": "need_id", "message": _("需求编号“%(id)s”不存在。", id=need_id)})
@@ -108,7 +108,7 @@ def accept_top(event, per_need, *, min_score=None):
     return added
 
 
-def accepted_pairs(event_id):
+def accepted_pairs(viewer, event_id):
     """Accepted pairs with titles, organisations, score (need-direction) and reason.
 
     Returns
@@ -118,12 +118,12 @@ def accepted_pairs(event_id):
         and ``problem``: why the pair no longer satisfies the rules (e.g. a qualification that lapsed after
         it was accepted), '' when it does.
     """
-    decisions = visibility.filter_pairs(event_id, db.session.scalars(
+    decisions = visibility.filter_pairs(viewer, event_id, db.session.scalars(
         select(Decision).where(Decision.event_id == event_id, Decision.status == "accepted")
         .order_by(Decision.need_id, Decision.capability_id)).all())
-    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(event_id)))}
+    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(viewer, event_id)))}
     capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
-        visibility.capability_clause(event_id)))}
+        visibility.capability_clause(viewer, event_id)))}
     reasons = {(s.need_id, s.capability_id): s for s in db.session.scalars(select(Suggestion).where(
         Suggestion.event_id == event_id, Suggestion.direction == "need"))}
     problems = lapsed(event_id, [(needs.get(d.need_id), capabilities.get(d.capability_id)) for d in decisions])

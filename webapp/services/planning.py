@@ -82,7 +82,7 @@ def run_schedule(event_id, job, progress):
 def _candidate_pairs(event_id):
     """Accepted pairs with their scores; pairs the rules now forbid are set aside with the rule's reason."""
     rows, forbidden = [], []
-    items = accepted_pairs(event_id)
+    items = accepted_pairs(visibility.SYSTEM, event_id)  # the job plans every accepted pair
     # The rule is checked again now, on verified qualifications: one that lapsed since the pair
     # was accepted keeps the pair out of the plan, with the reason.
     clearances = need_clearances(event_id, {item["decision"].need_id for item in items})
@@ -256,20 +256,21 @@ def slot_labels(event):
     return {s: f"{(start + step * (s - 1)):%H:%M}–{(start + step * s):%H:%M}" for s in range(1, event.slots + 1)}
 
 
-def meetings(event_id):
+def meetings(viewer, event_id):
     """The plan's meetings the viewer may see (both records visible)."""
-    return visibility.filter_pairs(event_id, db.session.scalars(
+    return visibility.filter_pairs(viewer, event_id, db.session.scalars(
         select(Meeting).where(Meeting.event_id == event_id).order_by(Meeting.slot, Meeting.table_no)).all())
 
 
-def unscheduled(event_id):
+def unscheduled(viewer, event_id):
     """Left-out pairs the viewer may see, and left-out participants (organisers and the participant only)."""
     rows = db.session.scalars(select(Unscheduled).where(Unscheduled.event_id == event_id)
                               .order_by(Unscheduled.kind, Unscheduled.need_id)).all()
-    if visibility.is_organiser(event_id):
+    if visibility.is_organiser(viewer, event_id):
         return rows
-    return [u for u in rows if (visibility.pair_visible(event_id, u.need_id, u.capability_id) if u.kind == "pair"
-                                else not u.need_id and not u.capability_id and visibility.org_visible(event_id, u.org))]
+    return [u for u in rows if (visibility.pair_visible(viewer, event_id, u.need_id, u.capability_id)
+                                if u.kind == "pair" else not u.need_id and not u.capability_id
+                                and visibility.org_visible(viewer, event_id, u.org))]
 
 
 def lapsed_meetings(event_id, rows, needs, capabilities):
@@ -294,15 +295,15 @@ def agendas(event_id, rows):
     return {org: sorted(items, key=lambda item: item[0].slot) for org, items in sorted(out.items())}
 
 
-def schedule_object(event_id):
+def schedule_object(viewer, event_id):
     """The stored plan as a :class:`matcher.Schedule` (for ``matcher.write_agenda``)."""
     run = latest_run(event_id)
     if run is None:
         return None
     meeting_rows = [{"slot": m.slot, "table": m.table_no, "need_id": m.need_id, "capability_id": m.capability_id,
                      "need_org": m.need_org, "capability_org": m.capability_org, "score": m.score,
-                     "locked": m.locked} for m in meetings(event_id)]
-    left_out = [{c: getattr(u, c) for c in UNSCHEDULED_COLUMNS} for u in unscheduled(event_id)]
+                     "locked": m.locked} for m in meetings(viewer, event_id)]
+    left_out = [{c: getattr(u, c) for c in UNSCHEDULED_COLUMNS} for u in unscheduled(viewer, event_id)]
     return Schedule(meetings=pd.DataFrame(meeting_rows, columns=MEETING_COLUMNS),
                     unscheduled=pd.DataFrame(left_out, columns=UNSCHEDULED_COLUMNS), objective=run.objective,
                     bound=math.nan if run.bound is None else run.bound, gap=math.nan if run.gap is None else run.gap,
@@ -315,11 +316,11 @@ def _finite(value):
 
 
 
-def record_titles(event_id):
+def record_titles(viewer, event_id):
     """``({need_id: Need}, {capability_id: Capability})`` for labelling meetings."""
     from ..models import Capability, Need
 
-    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(event_id)))}
+    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(viewer, event_id)))}
     capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
-        visibility.capability_clause(event_id)))}
+        visibility.capability_clause(viewer, event_id)))}
     return needs, capabilities

@@ -81,7 +81,8 @@ def run_ranking(event_id, job, progress):
     event = db.session.get(Event, event_id)
     version = event.records_version
     progress(5, "loading")
-    needs, capabilities = records_frame(event_id, "need"), records_frame(event_id, "capability")
+    needs, capabilities = (records_frame(visibility.SYSTEM, event_id, "need"),
+                           records_frame(visibility.SYSTEM, event_id, "capability"))
     needs["clearance"] = visibility.verified_clearances(needs["org"])
     exclude = exclusions(event_id)
     progress(10, "model")

@@ -38,7 +38,7 @@ class Filters:
         return cls(args.get("domain", "").strip(), min_score, eligible, args.get("hide_rejected") == "1")
 
 
-def suggestions(event_id, *, need_id=None, capability_id=None, filters=None, limit=None):
+def suggestions(viewer, event_id, *, need_id=None, capability_id=None, filters=None, limit=None):
     """Stored suggestions for one need (ranked capabilities) or one capability (ranked needs).
 
     Returns
@@ -59,7 +59,7 @@ def suggestions(event_id, *, need_id=None, capability_id=None, filters=None, lim
         query = query.where(column == filters.domain)
     # Every filter (visibility, eligibility, decisions) comes before the limit, so a caller asking
     # for ``limit`` rows gets that many whenever they exist.
-    rows = visibility.filter_pairs(event_id, db.session.scalars(query.order_by(Suggestion.rank)).all())
+    rows = visibility.filter_pairs(viewer, event_id, db.session.scalars(query.order_by(Suggestion.rank)).all())
     clearance, classification = pair_tiers(event_id, rows)
     decisions = _decisions(event_id, rows)
     kept = []
@@ -107,7 +107,7 @@ def _decisions(event_id, rows):
     return {(d.need_id, d.capability_id): d for d in found}
 
 
-def overview(event_id, kind, *, domain=""):
+def overview(viewer, event_id, kind, *, domain=""):
     """Records of one kind with their best suggestion and number of accepted pairs.
 
     Returns
@@ -116,19 +116,19 @@ def overview(event_id, kind, *, domain=""):
         ``record``, ``top`` (the rank-1 Suggestion or None) and ``accepted`` (int).
     """
     model, id_column = (Need, "need_id") if kind == "need" else (Capability, "capability_id")
-    query = select(model).where(visibility.clause(model, event_id))
+    query = select(model).where(visibility.clause(viewer, model, event_id))
     if domain:
         query = query.where(model.domain == domain)
     records = db.session.scalars(query.order_by(getattr(model, id_column))).all()
     suggestions_query = select(Suggestion).where(Suggestion.event_id == event_id, Suggestion.direction == kind)
-    if visibility.current_viewer().everything:
+    if viewer.everything:
         suggestions_query = suggestions_query.where(Suggestion.rank == 1)
     tops = {}
     # The best suggestion the viewer may see (rank 1 may be a hidden partner).
-    for row in visibility.filter_pairs(event_id, db.session.scalars(suggestions_query.order_by(Suggestion.rank))):
+    for row in visibility.filter_pairs(viewer, event_id, db.session.scalars(suggestions_query.order_by(Suggestion.rank))):
         tops.setdefault(getattr(row, id_column), row)
     accepted = {}
-    for decision in visibility.filter_pairs(event_id, db.session.scalars(select(Decision).where(
+    for decision in visibility.filter_pairs(viewer, event_id, db.session.scalars(select(Decision).where(
             Decision.event_id == event_id, Decision.status == "accepted"))):
         value = getattr(decision, id_column)
         accepted[value] = accepted.get(value, 0) + 1

@@ -4,7 +4,7 @@ Described by the OpenAPI 3 document at ``/api/openapi.json`` (see :mod:`webapp.o
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -33,7 +33,7 @@ def openapi():
 
 @bp.get("/events")
 def list_events():
-    return jsonify({"ok": True, "events": [_event(e, counts) for e, counts in events_service.listing()]})
+    return jsonify({"ok": True, "events": [_event(e, counts) for e, counts in events_service.listing(g.viewer)]})
 
 
 @bp.post("/events")
@@ -73,7 +73,7 @@ def suggestions(event_id):
         raise ValidationFailed(_("请提供 need_id 或 capability_id 之一。"),
                                [{"field": "need_id", "message": "exactly one of need_id, capability_id"}])
     limit = min(max(request.args.get("limit", 10, type=int), 1), 100)
-    rows = suggestions_service.suggestions(event.id, need_id=need_id, capability_id=capability_id,
+    rows = suggestions_service.suggestions(g.viewer, event.id, need_id=need_id, capability_id=capability_id,
                              filters=suggestions_service.Filters.from_args(request.args), limit=limit)
     return jsonify({"ok": True, "suggestions": rows})
 
@@ -81,7 +81,7 @@ def suggestions(event_id):
 @bp.get("/events/<int:event_id>/decisions")
 def decisions(event_id):
     event = get_event(event_id)
-    rows = visibility.filter_pairs(event.id, db.session.scalars(
+    rows = visibility.filter_pairs(g.viewer, event.id, db.session.scalars(
         select(Decision).where(Decision.event_id == event.id).order_by(Decision.id)).all())
     return jsonify({"ok": True, "decisions": [_decision(d) for d in rows]})
 
@@ -94,7 +94,7 @@ def decide(event_id):
     if missing:
         raise ValidationFailed(_("缺少字段：%(fields)s", fields=", ".join(missing)),
                                [{"field": f, "message": "required string"} for f in missing])
-    decision = pairs.decide(event, body["need_id"], body["capability_id"], body["action"], source="api")
+    decision = pairs.decide(g.viewer, event, body["need_id"], body["capability_id"], body["action"], source="api")
     audit.record("decision", f"event {event.id} {body['need_id']}↔{body['capability_id']}", f"{body['action']} (api)")
     return jsonify({"ok": True, "decision": _decision(decision) if decision else None})
 
@@ -111,7 +111,7 @@ def job(event_id, job_id):
     if found is None:
         abort(404)
     status = ranking.job_status(found)
-    if status["error"] and not visibility.is_organiser(event_id):
+    if status["error"] and not visibility.is_organiser(g.viewer, event_id):
         status["error"] = "failed"  # the message may name records this viewer may not see
     return jsonify({"ok": True, "job": status})
 
@@ -123,8 +123,8 @@ def schedule(event_id):
     labels = planning.slot_labels(event)
     meetings = [{"slot": m.slot, "time": labels.get(m.slot, ""), "table": m.table_no, "need_id": m.need_id,
                  "capability_id": m.capability_id, "need_org": m.need_org, "capability_org": m.capability_org,
-                 "score": m.score, "locked": m.locked, "id": m.id} for m in planning.meetings(event.id)]
-    unscheduled = [{c: getattr(u, c) for c in planning.UNSCHEDULED_COLUMNS} for u in planning.unscheduled(event.id)]
+                 "score": m.score, "locked": m.locked, "id": m.id} for m in planning.meetings(g.viewer, event.id)]
+    unscheduled = [{c: getattr(u, c) for c in planning.UNSCHEDULED_COLUMNS} for u in planning.unscheduled(g.viewer, event.id)]
     summary = None if run is None else {c: getattr(run, c) for c in ("status", "objective", "bound", "gap", "message",
                                                                      "solve_seconds", "fairness_level")}
     return jsonify({"ok": True, "run": summary, "meetings": meetings, "unscheduled": unscheduled})
@@ -133,7 +133,7 @@ def schedule(event_id):
 @bp.get("/events/<int:event_id>/search")
 def search_records(event_id):
     event = get_event(event_id)
-    results = search.search(event.id, request.args.get("q", ""), target=request.args.get("target", "capability"),
+    results = search.search(g.viewer, event.id, request.args.get("q", ""), target=request.args.get("target", "capability"),
                             top_k=min(max(request.args.get("limit", 10, type=int), 1), 50))
     return jsonify({"ok": True, "results": results})
 
@@ -164,10 +164,10 @@ def _event(event, counts=None):
 
 
 def _records(event_id, model, id_column, tier):
-    rows = db.session.scalars(select(model).where(visibility.clause(model, event_id))
+    rows = db.session.scalars(select(model).where(visibility.clause(g.viewer, model, event_id))
                               .order_by(getattr(model, id_column)))
     return [{"id": getattr(r, id_column), **{f: getattr(r, f) for f in RECORD_FIELDS},
-             "contact": visibility.contact(r), tier: getattr(r, tier)} for r in rows]
+             "contact": visibility.contact(g.viewer, r), tier: getattr(r, tier)} for r in rows]
 
 
 def _decision(decision):

@@ -1,7 +1,7 @@
 """Events: list, create, edit settings, delete."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from matcher import DOMAINS
@@ -15,7 +15,7 @@ bp = Blueprint("events", __name__)
 
 @bp.get("/")
 def index():
-    return render_template("events/index.html", events=service.listing())
+    return render_template("events/index.html", events=service.listing(g.viewer))
 
 
 @bp.route("/events/new", methods=["GET", "POST"])

@@ -1,7 +1,7 @@
 """Downloads: pairings, suggestions, schedule grid, meetings, agendas, unscheduled list, records."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, g, redirect, render_template, url_for
 
 from .. import audit
 from ..errors import ValidationFailed
@@ -25,7 +25,7 @@ def download(event_id, what, fmt):
     if what not in service.EXPORTS or fmt not in ("csv", "xlsx"):
         abort(404)
     try:
-        content, name, mimetype = service.build(event, what, fmt)
+        content, name, mimetype = service.build(g.viewer, event, what, fmt)
     except ValidationFailed as failure:
         flash_failure(failure)
         return redirect(url_for("exports.index", event_id=event.id))

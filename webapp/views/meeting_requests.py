@@ -1,7 +1,7 @@
 """Meeting requests: participants ask to meet, organisers approve (→ accepted pair) or decline."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask import request as http
 from flask_babel import gettext as _
 
@@ -17,8 +17,8 @@ bp = Blueprint("meeting_requests", __name__)
 @bp.get("/events/<int:event_id>/requests")
 def index(event_id):
     event = get_event(event_id)
-    needs, capabilities = record_titles(event.id)
-    return render_template("meeting_requests/index.html", requests=service.listing(event.id), needs=needs,
+    needs, capabilities = record_titles(g.viewer, event.id)
+    return render_template("meeting_requests/index.html", requests=service.listing(g.viewer, event.id), needs=needs,
                            capabilities=capabilities)
 
 
@@ -26,7 +26,7 @@ def index(event_id):
 def create(event_id):
     event = get_event(event_id)
     try:
-        service.create(event, http.form)
+        service.create(g.viewer, event, http.form)
     except ValidationFailed as failure:
         flash_failure(failure)
     else:
@@ -40,7 +40,7 @@ def resolve(event_id, request_id, action):
     if action not in ("approve", "decline"):
         abort(404)
     try:
-        service.resolve(event, request_id, approve=action == "approve")
+        service.resolve(g.viewer, event, request_id, approve=action == "approve")
     except ValidationFailed as failure:
         flash_failure(failure)
     else:

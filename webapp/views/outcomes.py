@@ -1,7 +1,7 @@
 """Event dashboard: counts per domain, progress checklist, signed outcomes; cross-event history."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -25,13 +25,13 @@ bp = Blueprint("outcomes", __name__)
 @cached
 def show(event_id):
     event = get_event(event_id)
-    rows, totals = service.domain_table(event.id)
+    rows, totals = service.domain_table(g.viewer, event.id)
     pending = db.session.scalar(select(func.count()).select_from(MeetingRequest).filter_by(
-        event_id=event.id, status="pending")) if is_organiser(event.id) else 0
+        event_id=event.id, status="pending")) if is_organiser(g.viewer, event.id) else 0
     return render_template("outcomes/show.html", rows=rows, totals=totals, rank_job=latest_job(event.id, "rank"),
                            run=latest_run(event.id), pending_requests=pending, domains=DOMAINS,
-                           outcomes=service.outcomes(event.id), summary=service.outcome_summary(event.id),
-                           pairs=accepted_pairs(event.id), form=request.args)
+                           outcomes=service.outcomes(g.viewer, event.id), summary=service.outcome_summary(g.viewer, event.id),
+                           pairs=accepted_pairs(g.viewer, event.id), form=request.args)
 
 
 @bp.post("/events/<int:event_id>/outcomes")
@@ -64,5 +64,5 @@ def record_history(event_id):
 
 @bp.get("/history")
 def history():
-    return render_template("outcomes/history.html", rows=service.history(), outcomes=service.history_outcomes(),
+    return render_template("outcomes/history.html", rows=service.history(g.viewer), outcomes=service.history_outcomes(g.viewer),
                            domains=DOMAINS)

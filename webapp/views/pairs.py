@@ -1,7 +1,7 @@
 """Decisions on pairs: accept / reject / lock one, the accepted pairs, bulk-accepting top suggestions, resetting."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -20,7 +20,7 @@ ACTION_MESSAGES = {"accept": _l("已接受该配对。"), "reject": _l("已拒�
 @cached
 def index(event_id):
     event = get_event(event_id)
-    return render_template("pairs/index.html", pairs=service.accepted_pairs(event.id))
+    return render_template("pairs/index.html", pairs=service.accepted_pairs(g.viewer, event.id))
 
 
 @bp.post("/events/<int:event_id>/pairings/bulk")
@@ -55,7 +55,7 @@ def decide(event_id):
     event = get_event(event_id)
     form = request.form
     try:
-        service.decide(event, form.get("need_id", ""), form.get("capability_id", ""), form.get("action", ""))
+        service.decide(g.viewer, event, form.get("need_id", ""), form.get("capability_id", ""), form.get("action", ""))
     except ValidationFailed as failure:
         flash_failure(failure)
     else:

@@ -1,7 +1,7 @@
 """Meeting schedule: run the planner, slot × table grid, hand moves and locks, printable agendas."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import audit
@@ -19,12 +19,13 @@ bp = Blueprint("planning", __name__)
 @cached
 def show(event_id):
     event = get_event(event_id)
-    meetings = service.meetings(event.id)
-    needs, capabilities = service.record_titles(event.id)
-    problems = service.lapsed_meetings(event.id, meetings, needs, capabilities) if is_organiser(event.id) else {}
+    meetings = service.meetings(g.viewer, event.id)
+    needs, capabilities = service.record_titles(g.viewer, event.id)
+    organiser = is_organiser(g.viewer, event.id)
+    problems = service.lapsed_meetings(event.id, meetings, needs, capabilities) if organiser else {}
     return render_template("planning/show.html", run=service.latest_run(event.id), grid=service.grid(event, meetings),
                            problems=problems,
-                           labels=service.slot_labels(event), unscheduled=service.unscheduled(event.id),
+                           labels=service.slot_labels(event), unscheduled=service.unscheduled(g.viewer, event.id),
                            meetings=meetings, needs=needs, capabilities=capabilities,
                            job=latest_job(event.id, "schedule"), agendas=service.agendas(event.id, meetings))
 
@@ -74,11 +75,11 @@ def lock(event_id, meeting_id, action):
 @bp.get("/events/<int:event_id>/agendas")
 def agendas(event_id):
     event = get_event(event_id)
-    meetings = service.meetings(event.id)
+    meetings = service.meetings(g.viewer, event.id)
     everyone = service.agendas(event.id, meetings)
     org = request.args.get("org")
     if org is not None and org not in everyone:
         abort(404)
-    needs, capabilities = service.record_titles(event.id)
+    needs, capabilities = service.record_titles(g.viewer, event.id)
     return render_template("planning/agendas.html", agendas={org: everyone[org]} if org else everyone,
                            labels=service.slot_labels(event), needs=needs, capabilities=capabilities)

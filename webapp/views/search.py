@@ -1,7 +1,7 @@
 """For institutes and enterprises: free-text search, organisation pages and their candidate partners."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, g, render_template, request
 
 from ..cache import cached
 from ..errors import ValidationFailed
@@ -18,7 +18,7 @@ def search(event_id):
     results, failure = None, None
     if text:
         try:
-            results = service.search(event.id, text, target=target)
+            results = service.search(g.viewer, event.id, text, target=target)
         except ValidationFailed as error:
             failure = error
     return render_template("search/search.html", q=text, target=target, results=results, failure=failure)
@@ -28,14 +28,14 @@ def search(event_id):
 @cached
 def orgs(event_id):
     event = get_event(event_id)
-    return render_template("search/orgs.html", orgs=service.organisations(event.id))
+    return render_template("search/orgs.html", orgs=service.organisations(g.viewer, event.id))
 
 
 @bp.get("/events/<int:event_id>/orgs/<path:org>")
 @cached
 def org(event_id, org):
     event = get_event(event_id)
-    items = service.organisation(event.id, org)
+    items = service.organisation(g.viewer, event.id, org)
     if not items["needs"] and not items["capabilities"]:
         abort(404)
     return render_template("search/org.html", org=org, items=items)

@@ -1,20 +1,18 @@
-"""Fixtures and helpers shared by the web app tests (imported by each ``test_webapp_*.py``).
+"""Helpers shared by the web app tests: building an app, accounts, uploads, jobs (fixtures are in conftest.py).
 
 Every test gets its own app with a real SQLite file and instance folder in ``tmp_path``;
-the semantic signal is off for speed except in the one test that loads the real model.
+the semantic signal is off for speed except in the tests that load the real model.
 """
 import csv
 import io
-import shutil
 import time
 from pathlib import Path
-
-import pytest
 
 from webapp import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data"
+CSL = ROOT.parent / "shared" / "data" / "csl" / "csl_papers.tsv"
 NEED_HEADER = ["编号", "单位名称", "需求名称", "需求描述", "所属领域", "关键词", "地区", "联系人", "技术成熟度",
                "合作方式", "保密资质"]
 CAPABILITY_HEADER = ["编号", "单位名称", "成果名称", "成果简介", "所属领域", "关键词", "地区", "联系人", "技术成熟度",
@@ -35,18 +33,6 @@ def make_app(tmp_path, **overrides):
     }
     config.update(overrides)
     return create_app(config)
-
-
-@pytest.fixture
-def app(request, tmp_path):
-    if "sample_event" in request.fixturenames:
-        # Start from a copy of the ranked sample event, built once per session.
-        template = request.getfixturevalue("sample_template")
-        shutil.copy(template / "webapp.sqlite", tmp_path / "webapp.sqlite")
-        shutil.copytree(template / "instance", tmp_path / "instance")
-    app = make_app(tmp_path)
-    yield app
-    app.extensions["matcher_jobs"].shutdown()
 
 
 ADMIN_PASSWORD = "admin-password-1"
@@ -89,16 +75,6 @@ def csrf_login(app, username="test-admin", password=ADMIN_PASSWORD, role="admin"
     assert response.status_code == 302, response.get_data(as_text=True)
     page = client.get("/").get_data(as_text=True)
     return client, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-@pytest.fixture
-def client(app):
-    return admin_client(app)
-
-
-@pytest.fixture
-def runner(app):
-    return app.test_cli_runner()
 
 
 def csv_bytes(header, rows, encoding="utf-8"):
@@ -185,36 +161,6 @@ def db_session():
     from webapp.db import db
 
     return db.session
-
-
-@pytest.fixture(scope="session")
-def sample_template(tmp_path_factory):
-    """A database holding the sample event, imported through the web forms and ranked (lexical only)."""
-    folder = tmp_path_factory.mktemp("sample-event")
-    app = make_app(folder)
-    client = admin_client(app)
-    event_id = create_event(client, "示例对接会", tracks=["电子信息", "新材料", "先进制造与自动化", "高技术服务", "生物医药"],
-                            slots="6", tables="20", max_meetings="4")
-    assert event_id == 1
-    load_sample(client, event_id)
-    from webapp.models import Event
-    from webapp.services.events import verify_declared_qualifications
-
-    with app.app_context():  # as `flask load-sample` does: the sample qualifications count as verified
-        verify_declared_qualifications(db_session().get(Event, event_id))
-    rank(client, event_id)
-    app.extensions["matcher_jobs"].shutdown()
-    from webapp.db import db
-
-    with app.app_context():
-        db.engine.dispose()  # closes the last connection, which checkpoints the WAL into the file
-    return folder
-
-
-@pytest.fixture
-def sample_event(app):
-    """The id of the ranked sample event in this test's own copy of the database."""
-    return 1
 
 
 def db_count(app, model, **filters):
