@@ -100,7 +100,7 @@ class RecordIdConverter(IntegerConverter):
 def _init_extensions(app):
     from flask_wtf.csrf import CSRFProtect
 
-    from . import access, audit, cache, cli, db, errors, i18n, state, ui
+    from . import access, audit, cache, changes, cli, db, errors, i18n, state, ui  # noqa: F401 (changes: hooks)
 
     db.init_app(app)
     i18n.init_app(app)

@@ -72,7 +72,6 @@ class JobRunner:
         with self.app.app_context():
             job = db.session.get(Job, job_id)
             job.status, job.started_at, job.progress = "running", _now(), 1
-            _touch(job.event_id)
             db.session.commit()
 
             def progress(percent, stage=""):
@@ -91,19 +90,8 @@ class JobRunner:
             else:
                 job.status, job.progress = "done", 100
             job.finished_at = _now()
-            _touch(job.event_id)
             db.session.commit()
             db.session.remove()
-
-
-def _touch(event_id):
-    """Bump the event's data version: pages show job states, and the page cache keys on it."""
-    from sqlalchemy import update
-
-    from .db import db
-    from .models import Event
-
-    db.session.execute(update(Event).where(Event.id == event_id).values(data_version=Event.data_version + 1))
 
 
 def init_app(app):
@@ -127,13 +115,13 @@ def _now():
 
 
 def _fail_interrupted_jobs(app):
-    from sqlalchemy import inspect, update
+    from sqlalchemy import inspect, select
 
     from .db import db
     from .models import Job
 
     with app.app_context():
         if inspect(db.engine).has_table("jobs"):
-            db.session.execute(update(Job).where(Job.status.in_(("queued", "running")))
-                               .values(status="failed", error=INTERRUPTED))
+            for job in db.session.scalars(select(Job).where(Job.status.in_(("queued", "running")))):
+                job.status, job.error = "failed", INTERRUPTED
             db.session.commit()

@@ -102,7 +102,6 @@ def create(values):
 def update(event, values):
     for name, value in values.items():
         setattr(event, name, value)
-    event.data_version += 1
     db.session.commit()
     return event
 
@@ -111,7 +110,7 @@ def delete_event(event):
     """Delete an event and everything recorded for it (the organisation history keeps its rows)."""
     for model in (Meeting, Unscheduled, ScheduleRun, Suggestion, ScoreTable, Decision, MeetingRequest, Outcome,
                   Job, ImportBatch, Need, Capability):
-        db.session.execute(delete(model).where(model.event_id == event.id))
+        db.session.execute(delete(model).where(model.event_id == event.id).execution_options(event_id=event.id))
     db.session.delete(event)
     db.session.commit()
 

@@ -146,7 +146,6 @@ def confirm(batch):
                     setattr(record, name, value)
         event = db.session.get(Event, batch.event_id)
         event.records_version += 1
-        event.data_version += 1
         batch.status, batch.confirmed_at = "confirmed", dt.datetime.now(dt.UTC).replace(tzinfo=None)
         db.session.commit()
     except SQLAlchemyError:

@@ -43,7 +43,6 @@ def create(viewer, event, form):
                              requester=requester[:200], contact=(form.get("contact") or "").strip()[:200],
                              message=(form.get("message") or "").strip()[:2000])
     db.session.add(request)
-    event.data_version += 1
     db.session.commit()
     return request
 
@@ -70,6 +69,5 @@ def resolve(viewer, event, request_id, approve):
         decide(viewer, event, request.need_id, request.capability_id, "accept", source="request")
     request.status = "approved" if approve else "declined"
     request.decided_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    event.data_version += 1
     db.session.commit()
     return request

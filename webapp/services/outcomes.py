@@ -38,11 +38,11 @@ def domain_table(viewer, event_id):
     # Counts cover only what the viewer may see, so they reveal nothing about hidden records.
     need_domain = dict(db.session.execute(select(Need.need_id, Need.domain).where(
         visibility.need_clause(viewer, event_id))).all())
-    accepted = visibility.filter_pairs(viewer, event_id, db.session.execute(select(Decision.need_id, Decision.capability_id)
-                                                                    .where(Decision.event_id == event_id,
-                                                                           Decision.status == "accepted")).all())
-    meetings = visibility.filter_pairs(viewer, event_id, db.session.execute(select(Meeting.need_id, Meeting.capability_id)
-                                                                    .where(Meeting.event_id == event_id)).all())
+    accepted = visibility.filter_pairs(viewer, event_id, db.session.execute(
+        select(Decision.need_id, Decision.capability_id).where(Decision.event_id == event_id,
+                                                               Decision.status == "accepted")).all())
+    meetings = visibility.filter_pairs(viewer, event_id, db.session.execute(
+        select(Meeting.need_id, Meeting.capability_id).where(Meeting.event_id == event_id)).all())
     signed = {}
     for outcome in outcomes(viewer, event_id):
         signed[outcome.domain] = signed.get(outcome.domain, 0) + outcome.count
@@ -117,7 +117,6 @@ def add_outcome(event, form):
     db.session.add(outcome)
     if need is not None:
         _remember(need.org, capability.org, event, "signed")
-    event.data_version += 1
     db.session.commit()
     return outcome
 
@@ -126,7 +125,6 @@ def delete_outcome(event, outcome_id):
     outcome = db.session.scalar(select(Outcome).filter_by(event_id=event.id, id=outcome_id))
     if outcome is not None:
         db.session.delete(outcome)
-        event.data_version += 1
         db.session.commit()
 
 
@@ -165,7 +163,8 @@ def history(viewer, limit=500):
 def history_outcomes(viewer):
     """Signed outcomes of every event, per event and domain (the cross-event table)."""
     rows = db.session.execute(select(Event.id, Event.name, Event.date, Outcome.domain, func.sum(Outcome.count))
-                              .join(Outcome, Outcome.event_id == Event.id).where(visibility.event_clause(viewer, Event.id))
+                              .join(Outcome, Outcome.event_id == Event.id)
+                              .where(visibility.event_clause(viewer, Event.id))
                               .group_by(Event.id, Event.name, Event.date, Outcome.domain)).all()
     table = {}
     for event_id, name, date, domain, count in rows:

@@ -45,7 +45,7 @@ def decide(viewer, event, need_id, capability_id, action, *, source="organiser")
     if action == "clear":
         if decision is not None:
             db.session.delete(decision)
-        _touch(event)
+        db.session.commit()
         return None
     if action in ("accept", "lock"):
         refuse = refusal(event.id, need, capability)
@@ -61,7 +61,7 @@ def decide(viewer, event, need_id, capability_id, action, *, source="organiser")
     else:
         decision.status = "accepted"
         decision.locked = decision.locked or action == "lock"
-    _touch(event)
+    db.session.commit()
     return decision
 
 
@@ -104,7 +104,7 @@ def accept_top(event, per_need, *, min_score=None):
             db.session.add(Decision(event_id=event.id, need_id=row.need_id, capability_id=row.capability_id,
                                     status="accepted", source="bulk"))
             added += 1
-    _touch(event)
+    db.session.commit()
     return added
 
 
@@ -142,12 +142,7 @@ def accepted_pairs(viewer, event_id):
 
 def clear_all(event):
     """Forget every decision of the event (the pairings page's reset button)."""
-    db.session.execute(delete(Decision).where(Decision.event_id == event.id))
-    _touch(event)
-
-
-def _touch(event):
-    event.data_version += 1
+    db.session.execute(delete(Decision).where(Decision.event_id == event.id).execution_options(event_id=event.id))
     db.session.commit()
 
 

@@ -53,7 +53,6 @@ def start_schedule(event, *, revert=None):
         raise ValidationFailed(_("还没有已确认的配对：请先在推荐页面接受配对。"))
     job = Job(event_id=event.id, kind="schedule", status="queued", stage="queued", payload={"revert": revert})
     db.session.add(job)
-    event.data_version += 1
     db.session.commit()
     get_jobs().submit(job.id, functools.partial(run_schedule, event.id))
     return job
@@ -116,9 +115,9 @@ def _locks(event):
 
 
 def _store(event, plan, forbidden):
-    db.session.execute(delete(Meeting).where(Meeting.event_id == event.id))
-    db.session.execute(delete(Unscheduled).where(Unscheduled.event_id == event.id))
-    db.session.execute(delete(ScheduleRun).where(ScheduleRun.event_id == event.id))
+    db.session.execute(delete(Meeting).where(Meeting.event_id == event.id).execution_options(event_id=event.id))
+    db.session.execute(delete(Unscheduled).where(Unscheduled.event_id == event.id).execution_options(event_id=event.id))
+    db.session.execute(delete(ScheduleRun).where(ScheduleRun.event_id == event.id).execution_options(event_id=event.id))
     run = ScheduleRun(event_id=event.id, status=plan.status, objective=float(plan.objective),
                       bound=_finite(plan.bound), gap=_finite(plan.gap), message=plan.message or "",
                       solve_seconds=float(plan.solve_seconds), fairness_level=int(plan.fairness_level),
@@ -129,15 +128,16 @@ def _store(event, plan, forbidden):
     rows = pairs_records(meetings, ["slot", "table_no", "need_id", "capability_id", "need_org", "capability_org",
                                     "score", "locked"])
     if rows:
-        db.session.execute(insert(Meeting), [dict(r, run_id=run.id, event_id=event.id) for r in rows])
+        db.session.execute(insert(Meeting).execution_options(event_id=event.id),
+                           [dict(r, run_id=run.id, event_id=event.id) for r in rows])
     left_out = pairs_records(plan.unscheduled.fillna({"need_id": "", "capability_id": "", "need_org": "",
                                                       "capability_org": "", "org": "", "reason": ""}),
                              UNSCHEDULED_COLUMNS)
     left_out += [{c: row[c] for c in UNSCHEDULED_COLUMNS} for row in forbidden]
     if left_out:
-        db.session.execute(insert(Unscheduled), [dict(r, run_id=run.id, event_id=event.id) for r in left_out])
+        db.session.execute(insert(Unscheduled).execution_options(event_id=event.id),
+                           [dict(r, run_id=run.id, event_id=event.id) for r in left_out])
     _pin_new_locks(event.id, plan.meetings)
-    event.data_version += 1
     db.session.commit()
 
 
@@ -194,7 +194,9 @@ def _check_rules(event_id, meeting):
     need = db.session.scalar(select(Need).filter_by(event_id=event_id, need_id=meeting.need_id))
     capability = db.session.scalar(select(Capability).filter_by(event_id=event_id,
                                                                 capability_id=meeting.capability_id))
-    reason = _("会面对应的记录已不存在。") if need is None or capability is None else refusal(event_id, need, capability)
+    if need is None or capability is None:
+        raise ValidationFailed(_("会面对应的记录已不存在。"))
+    reason = refusal(event_id, need, capability)
     if reason:
         raise ValidationFailed(reason)
 
@@ -238,7 +240,6 @@ def set_lock(event, meeting_id, locked):
         decision.locked = locked
         decision.lock_slot, decision.lock_table = (meeting.slot, meeting.table_no) if locked else (None, None)
     meeting.locked = locked
-    event.data_version += 1
     db.session.commit()
 
 

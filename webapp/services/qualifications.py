@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import literal, select, true, union, update
+from sqlalchemy import literal, select, true, union
 
 from matcher import CLEARANCES
 
 from ..db import db
 from ..errors import ValidationFailed
-from ..models import Capability, Event, Need, Organisation
+from ..models import Capability, Need, Organisation
 
 KINDS = ("enterprise", "institute")
 
@@ -51,8 +51,8 @@ def listing(viewer):
 def verify(user, *, name, clearance, certificate_no, expires_on, kind=""):
     """Record a verified qualification (or withdraw one with ``clearance="无"``) and commit it.
 
-    The pages of every event the organisation takes part in change with it (eligibility, flags),
-    so their data versions are bumped in the same transaction. The caller writes the audit entry.
+    The pages of every event the organisation takes part in change with it (eligibility, flags);
+    :mod:`webapp.changes` invalidates them. The caller writes the audit entry.
 
     Returns
     -------
@@ -72,7 +72,8 @@ def verify(user, *, name, clearance, certificate_no, expires_on, kind=""):
     if not name:
         problems.append({"field": "name", "message": _("请填写单位名称。")})
     if clearance not in CLEARANCES:
-        problems.append({"field": "clearance", "message": _("资质等级须为：%(allowed)s。", allowed="、".join(CLEARANCES))})
+        problems.append({"field": "clearance",
+                         "message": _("资质等级须为：%(allowed)s。", allowed="、".join(CLEARANCES))})
     expires = _date((expires_on or "").strip())
     if clearance != "无":
         if not certificate_no:
@@ -95,10 +96,6 @@ def verify(user, *, name, clearance, certificate_no, expires_on, kind=""):
     organisation.expires_on = expires if verified else None
     organisation.verified_by = user.username
     organisation.verified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None) if verified else None
-    taking_part = union(select(Need.event_id).where(Need.org == name), select(Capability.event_id).where(
-        Capability.org == name))
-    db.session.execute(update(Event).where(Event.id.in_(taking_part.scalar_subquery()))
-                       .values(data_version=Event.data_version + 1))
     db.session.commit()
     return organisation, before
 

@@ -58,7 +58,6 @@ def start_ranking(event):
         raise ValidationFailed(_l("请先导入需求和成果，再计算推荐。"))
     job = Job(event_id=event.id, kind="rank", status="queued", stage="queued")
     db.session.add(job)
-    event.data_version += 1
     db.session.commit()
     get_jobs().submit(job.id, functools.partial(run_ranking, event.id))
     return job
@@ -95,15 +94,15 @@ def run_ranking(event_id, job, progress):
     progress(60, "capability")
     by_capability = rank_pairs(needs, capabilities, top_k=top_k, direction="capability", **options)
     progress(90, "saving")
-    db.session.execute(delete(Suggestion).where(Suggestion.event_id == event_id))
-    db.session.execute(delete(ScoreTable).where(ScoreTable.event_id == event_id))
+    db.session.execute(delete(Suggestion).where(Suggestion.event_id == event_id).execution_options(event_id=event_id))
+    db.session.execute(delete(ScoreTable).where(ScoreTable.event_id == event_id).execution_options(event_id=event_id))
     for direction, pairs in (("need", by_need), ("capability", by_capability)):
         rows = pairs_records(pairs, SUGGESTION_COLUMNS)
         if rows:
-            db.session.execute(insert(Suggestion), [dict(r, event_id=event_id, direction=direction) for r in rows])
+            db.session.execute(insert(Suggestion).execution_options(event_id=event_id),
+                               [dict(r, event_id=event_id, direction=direction) for r in rows])
     db.session.add(_score_table(event_id, by_need_scores))
     event.ranked_version = version
-    event.data_version += 1
     db.session.commit()
 
 
