@@ -12,14 +12,17 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, UnprocessableEntity
 
 from matcher import MatcherError
+from matcher.errors import PROBLEM_KEYS, problem
 
 
 class ValidationFailed(UnprocessableEntity):
-    """422 with a list of field problems (``{"field": ..., "message": ...}``)."""
+    """422 with a list of problems, each in matcher's one shape (:func:`matcher.errors.problem`: file, row,
+    column, field, value, allowed, message); callers may give only some keys, e.g. ``field`` and ``message``."""
 
     def __init__(self, message, errors=()):
         super().__init__(message)
-        self.errors = list(errors)
+        self.errors = [problem(p.get("message") or str(message), **{k: p.get(k) for k in PROBLEM_KEYS
+                                                                    if k != "message"}) for p in errors]
 
 
 def wants_json():
@@ -71,9 +74,12 @@ def _max_mib():
     return f"{limit / 2**20:.3g}"
 
 
-def _plain(problem):
-    return {key: (value if isinstance(value, (str, int, float, bool, type(None))) else str(value))
-            for key, value in dict(problem).items()}
+def _plain(item):
+    def plain(value):
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+    return {key: plain(value) for key, value in dict(item).items()}
 
 
 def init_app(app):

@@ -106,7 +106,7 @@ def _validate(event, kind, path, original):
         try:
             LOADERS[kind](path)
         except InputError as exc:  # the raising mode gives each problem's row and column
-            problems = [_problem(p) for p in exc.problems]
+            problems = [_problem(p, original) for p in exc.problems]
     new, changed = _diff(event.id, kind, valid)
     return ImportBatch(
         event_id=event.id, kind=kind, original_name=original[:255],
@@ -192,9 +192,10 @@ def describe_problem(problem):
     return problem.get("message", "")
 
 
-def _problem(problem):
-    return {"row": int(problem["row"]), "column": str(problem["column"]), "field": str(problem["field"]),
-            "value": str(problem["value"]), "message": str(problem["message"])}
+def _problem(found, original):
+    """A matcher problem as stored with the batch: the one shape, naming the file the organiser uploaded."""
+    return dict(found, file=original, row=int(found["row"]), column=str(found["column"]), field=str(found["field"]),
+                value=str(found["value"]), message=str(found["message"]))
 
 
 def _diff(event_id, kind, valid):
