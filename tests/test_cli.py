@@ -4,6 +4,7 @@ import pytest
 from click.testing import CliRunner
 from webapp_helpers import SAMPLE
 
+from matcher import load_needs
 from matcher.cli import cli
 
 
@@ -13,7 +14,12 @@ def test_rank_lexical_only_writes_xlsx(tmp_path):
                                       "--top-k", "3", "--lexical-only", "-o", str(out)])
     assert result.exit_code == 0, result.output
     pairs = pd.read_excel(out, dtype={"need_id": str, "capability_id": str})
-    assert pairs.groupby("need_id").size().max() <= 3
+    needs = load_needs(SAMPLE / "needs.csv")
+    # Nothing lost: every need has exactly its top 3 (the sample allows at least 3 partners for each).
+    assert set(pairs["need_id"]) == set(needs["id"])
+    assert (pairs.groupby("need_id")["rank"].apply(list) == pd.Series([[1, 2, 3]] * len(needs))
+            .set_axis(sorted(needs["id"]))).all()
+    assert (pairs.groupby("need_id")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
     assert pairs["reason"].str.contains("需求「").all()
 
 
@@ -44,5 +50,14 @@ def test_demo_with_default_model(tmp_path):
     out = tmp_path / "pairings.xlsx"
     result = CliRunner().invoke(cli, ["demo", "--output", str(out), "--show", "2"])
     assert result.exit_code == 0, result.output
-    assert "理由：共同术语" in result.output or "理由：无共同术语" in result.output
-    assert out.is_file()
+    needs = load_needs(SAMPLE / "needs.csv")
+    assert f"{len(needs)} needs × top 5 → {len(needs) * 5} suggested pairs written to" in result.output
+    blocks = [b for b in result.output.split("■ ")[1:]]
+    assert len(blocks) == 2  # --show 2
+    for block in blocks:
+        lines = block.strip().splitlines()
+        assert [line.strip()[:2] for line in lines[1::2]] == ["1.", "2.", "3."]
+        assert all(line.strip().startswith("理由：") and "语义相似度" in line for line in lines[2::2])
+    pairs = pd.read_excel(out, dtype={"need_id": str, "capability_id": str})
+    assert set(pairs["need_id"]) == set(needs["id"]) and len(pairs) == len(needs) * 5
+    assert pairs["score_semantic"].between(-1, 1).all() and pairs["score_semantic"].std() > 0
