@@ -8,6 +8,8 @@ so a new route fails closed). *What* a permitted user then sees is decided by
 from __future__ import annotations
 
 from flask import abort, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import Forbidden
 
 from .db import db
 from .models import User
@@ -28,7 +30,10 @@ ACCESS = {
         "meeting_requests.index", "planning.show", "planning.agendas", "roadshow.show", "exports.index", "exports.download",
         "imports.template", "api.list_events", "api.event", "api.needs", "api.capabilities", "api.suggestions",
         "api.decisions", "api.schedule", "api.search", "api.job"), MEMBER),
+    **dict.fromkeys(("account.show", "account.password"), MEMBER),
     "meeting_requests.create": PARTICIPANT,
+    # Organisers of the bureau create events (and then run them); other organiser endpoints need the URL's event.
+    **dict.fromkeys(("events.create", "api.create_event"), ORGANISER),
     **dict.fromkeys((
         "events.edit", "events.delete", "outcomes.add_outcome", "outcomes.delete_outcome", "outcomes.record_history",
         "outcomes.history", "imports.index", "imports.upload", "imports.report", "imports.confirm", "imports.discard",
@@ -55,8 +60,21 @@ def load_user():
             session.clear()
 
 
+class AccessDenied(Forbidden):
+    """403 that says which right is missing and who grants it."""
+
+
+def _missing_right(level):
+    return {
+        PARTICIPANT: _("此操作仅限参会单位成员和组织方；分析员账号为只读。需要时请联系管理员更改账号角色。"),
+        ORGANISER: _("此操作需要本对接会的组织方权限。组织方由管理员在“账号”页面分配到对接会。"),
+        SECURITY: _("核验保密资质需要保密审查员权限，由管理员在“账号”页面授予。"),
+        QUALIFICATIONS: _("查看单位资质需要组织方或保密审查员权限，由管理员授予。"),
+    }.get(level, _("此操作仅限管理员。"))
+
+
 def enforce_access():
-    """Before each request: refuse endpoints the user's role may not call."""
+    """Before each request: refuse endpoints the user's role may not call, saying which right is missing."""
     level = ACCESS.get(request.endpoint or "", ADMIN)
     if request.endpoint is None or level == PUBLIC:
         return None
@@ -68,8 +86,9 @@ def enforce_access():
     if _permitted(level, g.viewer, event_id):
         return None
     if g.viewer.role == "organiser" and event_id is not None and level in (ORGANISER, PARTICIPANT):
-        abort(403 if can_see_event(g.viewer, event_id) else 404)  # another event's ids look like missing ones
-    abort(403)
+        if not can_see_event(g.viewer, event_id):
+            abort(404)  # another event's ids look like missing ones
+    raise AccessDenied(_missing_right(level))
 
 
 def allowed(endpoint, event_id=None):

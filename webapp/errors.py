@@ -56,6 +56,10 @@ def _message(error):
         return _("表单已过期或来源无效，请刷新页面后重试。")
     if isinstance(error, ValidationFailed) or error.code in (400, 422):
         return error.description
+    from .access import AccessDenied
+
+    if isinstance(error, AccessDenied):
+        return error.description
     return {
         401: _("请先登录。"),
         403: _("没有权限执行此操作。"),

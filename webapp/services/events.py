@@ -92,9 +92,15 @@ def parse_form(form):
     return values
 
 
-def create(values):
+def create(values, *, creator=None):
+    """Create an event; an organiser who creates it becomes its organiser."""
+    from ..models import OrganiserEvent
+
     event = Event(**values)
     db.session.add(event)
+    db.session.flush()
+    if creator is not None and creator.role == "organiser":
+        db.session.add(OrganiserEvent(user_id=creator.id, event_id=event.id))
     db.session.commit()
     return event
 

@@ -42,7 +42,7 @@ def create_event():
     tracks = body.get("tracks") or []
     tracks = [tracks] if isinstance(tracks, str) else list(tracks) if isinstance(tracks, list) else []
     form = MultiDict([(k, v) for k, v in body.items() if k != "tracks"] + [("tracks", t) for t in tracks])
-    event = events_service.create(events_service.parse_form(form))
+    event = events_service.create(events_service.parse_form(form), creator=g.user)
     return jsonify({"ok": True, "event": _event(event)}), 201
 
 

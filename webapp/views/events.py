@@ -23,7 +23,7 @@ def create():
     values, errors = service.form_values(), {}
     if request.method == "POST":
         try:
-            event = service.create(service.parse_form(request.form))
+            event = service.create(service.parse_form(request.form), creator=g.user)
         except ValidationFailed as failure:
             values, errors = failure.values, {e["field"]: e["message"] for e in failure.errors}
             flash(failure.description, "error")
