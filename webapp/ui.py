@@ -24,6 +24,7 @@ EVENT_TABS = (
     ("search.orgs", _l("参会单位"), "orgs"),
     ("pairs.index", _l("对接配对"), "pairings"),
     ("meeting_requests.index", _l("会面申请"), "requests"),
+    ("participation.agenda", _l("我的日程"), "my_agenda"),
     ("planning.show", _l("会面日程"), "schedule"),
     ("roadshow.show", _l("路演安排"), "roadshow"),
     ("exports.index", _l("导出"), "exports"),
@@ -36,6 +37,8 @@ VOCABULARY = {
     "高技术服务": _l("高技术服务"), "生物医药": _l("生物医药"), "其他": _l("其他"),
     "无": _l("无"), "三级": _l("三级"), "二级": _l("二级"), "一级": _l("一级"),
     "公开": _l("公开"), "内部": _l("内部"), "秘密": _l("秘密"), "机密": _l("机密"),
+    "技术开发": _l("技术开发"), "技术转让": _l("技术转让"), "技术许可": _l("技术许可"), "技术咨询": _l("技术咨询"),
+    "技术服务": _l("技术服务"),
 }
 
 #: Display names of the account roles.

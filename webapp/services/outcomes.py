@@ -1,6 +1,8 @@
 """Event statistics, signed outcomes and the organisation-level history kept across events."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -82,14 +84,37 @@ def outcome_summary(viewer, event_id):
     return _("%(total)s 项：%(parts)s", total=total, parts="，".join(parts))
 
 
+#: Types of 技术合同 as 技术合同认定登记 counts them.
+CONTRACT_TYPES = ("技术开发", "技术转让", "技术许可", "技术咨询", "技术服务")
+
+
+def meetings_held(viewer, event_id):
+    """Pairs that met at the event (each meeting and the topics merged into it) the viewer may see.
+
+    Returns
+    -------
+    list of dict
+        ``need_id, capability_id, need_org, capability_org``, by organisation pair.
+    """
+    rows = []
+    for meeting in db.session.scalars(select(Meeting).where(Meeting.event_id == event_id)
+                                      .order_by(Meeting.need_org, Meeting.capability_org)):
+        for need_id, capability_id in [(meeting.need_id, meeting.capability_id), *(meeting.topics or [])]:
+            rows.append({"need_id": need_id, "capability_id": capability_id, "need_org": meeting.need_org,
+                         "capability_org": meeting.capability_org})
+    return visibility.filter_pairs(viewer, event_id, rows)
+
+
 def add_outcome(event, form):
     """Record a signed outcome from the dashboard form; a pair outcome also enters the history.
+
+    The domain of a pair's outcome is the need's (else the capability's) unless the form names one.
 
     Raises
     ------
     ValidationFailed
-        Unknown pair, unknown domain, a count that is not a positive whole number, or neither
-        a pair nor a description.
+        Unknown pair, unknown domain, a count or amount out of range, an unknown contract type, or
+        neither a pair nor a description.
     """
     errors = []
     pair = (form.get("pair") or "").strip()
@@ -102,6 +127,8 @@ def add_outcome(event, form):
         capability = db.session.scalar(select(Capability).filter_by(event_id=event.id, capability_id=capability_id))
         if need is None or capability is None:
             errors.append({"field": "pair", "message": _("所选配对不存在。")})
+        elif not domain:
+            domain = need.domain or capability.domain
     if not pair and not description:
         errors.append({"field": "description", "message": _("请选择配对或填写签约内容。")})
     if domain not in DOMAINS:
@@ -109,9 +136,17 @@ def add_outcome(event, form):
     count = _positive_int(form.get("count"))
     if count is None:
         errors.append({"field": "count", "message": _("项目数须为 1–10000 的整数。")})
+    contract_type = (form.get("contract_type") or "").strip()
+    if contract_type and contract_type not in CONTRACT_TYPES:
+        errors.append({"field": "contract_type", "allowed": CONTRACT_TYPES,
+                       "message": _("合同类型须为：%(allowed)s。", allowed="、".join(CONTRACT_TYPES))})
+    amount = _amount(form.get("amount"))
+    if amount is False:
+        errors.append({"field": "amount", "message": _("合同金额须为 0–10000000 万元之间的数字。")})
     if errors:
         raise ValidationFailed(_("签约成果未保存：请修正标出的字段。"), errors)
     outcome = Outcome(event_id=event.id, description=description[:2000], domain=domain, count=count,
+                      contract_type=contract_type, amount=amount,
                       need_id=need.need_id if need else "", capability_id=capability.capability_id if capability else "",
                       need_org=need.org if need else "", capability_org=capability.org if capability else "")
     db.session.add(outcome)
@@ -136,7 +171,15 @@ def outcomes(viewer, event_id):
 
 
 def record_meetings(event):
-    """Copy the event's scheduled meetings into the history (idempotent); return how many pairs are new."""
+    """Copy the event's scheduled meetings into the history (idempotent); return how many pairs are new.
+
+    Raises
+    ------
+    ValidationFailed
+        Before the event's date: meetings that have not happened are not history.
+    """
+    if event.date is not None and event.date > dt.date.today():
+        raise ValidationFailed(_("对接会尚未举行（%(date)s）：会面发生后才能记入历史。", date=event.date.isoformat()))
     pairs = set(db.session.execute(select(Meeting.need_org, Meeting.capability_org)
                                    .where(Meeting.event_id == event.id)).all())
     added = sum(_remember(n, c, event, "met") for n, c in sorted(pairs))
@@ -173,6 +216,18 @@ def history_outcomes(viewer):
         entry["by_domain"][domain] = int(count)
         entry["total"] += int(count)
     return sorted(table.values(), key=lambda e: (e["date"] is None, e["date"]), reverse=True)
+
+
+def _amount(value):
+    """A contract amount in 万元: None when empty, False when not a number in range."""
+    text = str(value or "").strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return False
+    return number if 0 <= number <= 10_000_000 else False
 
 
 def _positive_int(value):

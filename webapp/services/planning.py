@@ -29,7 +29,8 @@ from .pairs import accepted_pairs
 from .ranking import active_job, pair_score
 from .rules import lapsed, need_clearances, refusal
 
-MEETING_COLUMNS = ["slot", "table", "need_id", "capability_id", "need_org", "capability_org", "score", "locked"]
+MEETING_COLUMNS = ["slot", "table", "need_id", "capability_id", "need_org", "capability_org", "score", "locked",
+                   "topics"]
 UNSCHEDULED_COLUMNS = ["kind", "need_id", "capability_id", "need_org", "capability_org", "org", "score", "reason"]
 
 
@@ -125,8 +126,9 @@ def _store(event, plan, forbidden):
     db.session.add(run)
     db.session.flush()
     meetings = plan.meetings.rename(columns={"table": "table_no"})
+    meetings["topics"] = [[list(t) for t in topics] for topics in meetings["topics"]]
     rows = pairs_records(meetings, ["slot", "table_no", "need_id", "capability_id", "need_org", "capability_org",
-                                    "score", "locked"])
+                                    "score", "locked", "topics"])
     if rows:
         db.session.execute(insert(Meeting).execution_options(event_id=event.id),
                            [dict(r, run_id=run.id, event_id=event.id) for r in rows])
@@ -263,6 +265,12 @@ def meetings(viewer, event_id):
         select(Meeting).where(Meeting.event_id == event_id).order_by(Meeting.slot, Meeting.table_no)).all())
 
 
+def visible_topics(viewer, event_id, meeting):
+    """The meeting's merged topics (other pairs of the same two organisations) the viewer may see."""
+    return visibility.filter_pairs(viewer, event_id, [{"need_id": n, "capability_id": c}
+                                                      for n, c in (meeting.topics or [])])
+
+
 def unscheduled(viewer, event_id):
     """Left-out pairs the viewer may see, and left-out participants (organisers and the participant only)."""
     rows = db.session.scalars(select(Unscheduled).where(Unscheduled.event_id == event_id)
@@ -303,7 +311,8 @@ def schedule_object(viewer, event_id):
         return None
     meeting_rows = [{"slot": m.slot, "table": m.table_no, "need_id": m.need_id, "capability_id": m.capability_id,
                      "need_org": m.need_org, "capability_org": m.capability_org, "score": m.score,
-                     "locked": m.locked} for m in meetings(viewer, event_id)]
+                     "locked": m.locked, "topics": [(t["need_id"], t["capability_id"]) for t in visible_topics(viewer, event_id, m)]}
+                    for m in meetings(viewer, event_id)]
     left_out = [{c: getattr(u, c) for c in UNSCHEDULED_COLUMNS} for u in unscheduled(viewer, event_id)]
     return Schedule(meetings=pd.DataFrame(meeting_rows, columns=MEETING_COLUMNS),
                     unscheduled=pd.DataFrame(left_out, columns=UNSCHEDULED_COLUMNS), objective=run.objective,

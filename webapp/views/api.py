@@ -123,7 +123,8 @@ def schedule(event_id):
     labels = planning.slot_labels(event)
     meetings = [{"slot": m.slot, "time": labels.get(m.slot, ""), "table": m.table_no, "need_id": m.need_id,
                  "capability_id": m.capability_id, "need_org": m.need_org, "capability_org": m.capability_org,
-                 "score": m.score, "locked": m.locked, "id": m.id} for m in planning.meetings(g.viewer, event.id)]
+                 "score": m.score, "locked": m.locked, "id": m.id,
+                 "topics": planning.visible_topics(g.viewer, event.id, m)} for m in planning.meetings(g.viewer, event.id)]
     unscheduled = [{c: getattr(u, c) for c in planning.UNSCHEDULED_COLUMNS} for u in planning.unscheduled(g.viewer, event.id)]
     summary = None if run is None else {c: getattr(run, c) for c in ("status", "objective", "bound", "gap", "message",
                                                                      "solve_seconds", "fairness_level")}

@@ -1,6 +1,8 @@
 """Event dashboard: counts per domain, progress checklist, signed outcomes; cross-event history."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -12,7 +14,7 @@ from ..db import db
 from ..errors import ValidationFailed
 from ..models import MeetingRequest
 from ..services import outcomes as service
-from ..services.pairs import accepted_pairs
+from ..services import participation
 from ..services.planning import latest_run
 from ..services.ranking import latest_job
 from ..ui import flash_failure, get_event
@@ -31,7 +33,9 @@ def show(event_id):
     return render_template("outcomes/show.html", rows=rows, totals=totals, rank_job=latest_job(event.id, "rank"),
                            run=latest_run(event.id), pending_requests=pending, domains=DOMAINS,
                            outcomes=service.outcomes(g.viewer, event.id), summary=service.outcome_summary(g.viewer, event.id),
-                           pairs=accepted_pairs(g.viewer, event.id), form=request.args)
+                           held=service.meetings_held(g.viewer, event.id), form=request.args,
+                           contract_types=service.CONTRACT_TYPES, today=dt.date.today(),
+                           own=participation.summary(g.viewer, event.id))
 
 
 @bp.post("/events/<int:event_id>/outcomes")
@@ -57,8 +61,12 @@ def delete_outcome(event_id, outcome_id):
 @bp.post("/events/<int:event_id>/history")
 def record_history(event_id):
     event = get_event(event_id)
-    added = service.record_meetings(event)
-    flash(_("已将 %(n)s 对单位的会面记入历史；以后的对接会不再重复推荐。", n=added), "success")
+    try:
+        added = service.record_meetings(event)
+    except ValidationFailed as failure:
+        flash_failure(failure)
+    else:
+        flash(_("已将 %(n)s 对单位的会面记入历史；以后的对接会不再重复推荐。", n=added), "success")
     return redirect(url_for("outcomes.show", event_id=event.id, _anchor="outcomes"))
 
 

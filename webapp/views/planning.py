@@ -23,8 +23,10 @@ def show(event_id):
     needs, capabilities = service.record_titles(g.viewer, event.id)
     organiser = is_organiser(g.viewer, event.id)
     problems = service.lapsed_meetings(event.id, meetings, needs, capabilities) if organiser else {}
+    topics = {m.id: [f"{t['need_id']}/{t['capability_id']}" for t in service.visible_topics(g.viewer, event.id, m)]
+              for m in meetings}
     return render_template("planning/show.html", run=service.latest_run(event.id), grid=service.grid(event, meetings),
-                           problems=problems,
+                           problems=problems, topics=topics,
                            labels=service.slot_labels(event), unscheduled=service.unscheduled(g.viewer, event.id),
                            meetings=meetings, needs=needs, capabilities=capabilities,
                            job=latest_job(event.id, "schedule"), agendas=service.agendas(event.id, meetings))
