@@ -1,0 +1,129 @@
+"""Issue 13 features through the HTTP interface: my agenda and its calendar file, merged meeting topics,
+outcomes with contract type and amount, history only after the event, the meeting request form."""
+import datetime as dt
+
+from icalendar import Calendar
+from sqlalchemy import select
+from webapp_helpers import ensure_user, latest_job_id, login, wait_for_job
+
+from webapp.db import db
+from webapp.models import Decision, Event, Meeting, OrgHistory, Outcome, Suggestion
+
+PASSWORD = "journey-password-1"
+
+
+def scheduled(app, client, event_id, per_need="2"):
+    client.post(f"/events/{event_id}/pairings/bulk", data={"per_need": per_need})
+    client.post(f"/events/{event_id}/schedule/run")
+    assert wait_for_job(client, event_id, latest_job_id(app, event_id, "schedule"))["status"] == "done"
+    with app.app_context():
+        return db.session.scalars(select(Meeting).where(Meeting.event_id == event_id).order_by(Meeting.slot)).all()
+
+
+def test_my_agenda_and_its_calendar_file(app, client, sample_event):
+    meetings = scheduled(app, client, sample_event)
+    org = meetings[0].need_org
+    ensure_user(app, "ent-agenda", "enterprise", PASSWORD, org=org)
+    member = login(app.test_client(), "ent-agenda", PASSWORD)
+    mine = [m for m in meetings if org in (m.need_org, m.capability_org)]
+    page = member.get(f"/events/{sample_event}/my-agenda").get_data(as_text=True)
+    assert page.count('class="card meeting-card"') == len(mine)
+    for meeting in mine:
+        assert meeting.capability_org in page and f"{meeting.table_no} 号桌" in page
+    others = {m.need_org for m in meetings} - {org}
+    assert not any(f"<strong>{o}</strong>" in page for o in others)  # only this organisation's meetings
+    response = member.get(f"/events/{sample_event}/my-agenda.ics")
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    events = [c for c in Calendar.from_ical(response.data).walk("VEVENT")]
+    assert len(events) == len(mine)
+    with app.app_context():
+        event = db.session.get(Event, sample_event)
+        first = min(mine, key=lambda m: m.slot)
+        start = events[[e.get("summary") for e in events].index(f"{first.capability_org} · {first.table_no} 号桌")]
+        hour, minute = map(int, event.start_time.split(":"))
+        expected = dt.datetime.combine(event.date, dt.time(hour, minute)) + dt.timedelta(
+            minutes=event.slot_minutes * (first.slot - 1))
+        assert start.decoded("dtstart").replace(tzinfo=None) == expected
+    # An organiser opens any participant's agenda; a member cannot ask for another one's.
+    assert org in client.get(f"/events/{sample_event}/my-agenda?org={org}").get_data(as_text=True)
+    other = sorted(others)[0]
+    assert other not in member.get(f"/events/{sample_event}/my-agenda?org={other}").get_data(as_text=True)
+
+
+def test_merged_topics_are_shown_and_counted_as_scheduled(app, client, sample_event):
+    with app.app_context():  # two accepted pairs of the same two organisations
+        rows = db.session.scalars(select(Suggestion).where(Suggestion.event_id == sample_event,
+                                                           Suggestion.direction == "need")).all()
+        by_orgs = {}
+        for row in rows:
+            by_orgs.setdefault((row.need_org, row.capability_org), []).append(row)
+        first, second = next(group for group in by_orgs.values() if len(group) >= 2)[:2]
+    for row in (first, second):
+        client.post(f"/api/events/{sample_event}/decisions", json={"need_id": row.need_id,
+                                                                     "capability_id": row.capability_id,
+                                                                     "action": "accept"})
+    meetings = scheduled(app, client, sample_event, per_need="1")
+    merged = [m for m in meetings if m.topics]
+    assert merged
+    page = client.get(f"/events/{sample_event}/schedule").get_data(as_text=True)
+    meeting = merged[0]
+    topic = meeting.topics[0]
+    assert f"+ {topic[0]}/{topic[1]}" in page
+    body = client.get(f"/api/events/{sample_event}/schedule").get_json()
+    assert not any((u["need_id"], u["capability_id"]) == tuple(topic) for u in body["unscheduled"])
+
+
+def test_outcomes_with_contract_type_amount_and_the_meetings_held(app, client, sample_event):
+    meetings = scheduled(app, client, sample_event)
+    page = client.get(f"/events/{sample_event}").get_data(as_text=True)
+    held = f'{meetings[0].need_id}|{meetings[0].capability_id}'
+    assert held in page
+    with app.app_context():
+        decided = {(d.need_id, d.capability_id) for d in db.session.scalars(select(Decision))}
+        met = {(m.need_id, m.capability_id) for m in meetings} | {tuple(t) for m in meetings for t in m.topics}
+    not_met = sorted(decided - met)
+    if not_met:  # an accepted pair that did not get a meeting is not offered as a signed meeting
+        assert f"{not_met[0][0]}|{not_met[0][1]}" not in page
+    response = client.post(f"/events/{sample_event}/outcomes", data={
+        "pair": held, "contract_type": "技术开发", "amount": "120.5", "count": "1"})
+    assert response.status_code == 302
+    with app.app_context():
+        outcome = db.session.scalar(select(Outcome))
+        need_domain = db.session.scalar(select(Suggestion.need_domain).where(Suggestion.need_id == meetings[0].need_id))
+        assert (outcome.contract_type, outcome.amount, outcome.domain) == ("技术开发", 120.5, need_domain)
+    bad = client.post(f"/events/{sample_event}/outcomes", data={"pair": held, "contract_type": "买卖", "amount": "-1",
+                                                                 "count": "1"}, follow_redirects=True)
+    text = bad.get_data(as_text=True)
+    assert "合同类型须为" in text and "合同金额须为" in text
+
+
+def test_no_history_before_the_event(app, client, sample_event):
+    scheduled(app, client, sample_event)
+    with app.app_context():
+        event = db.session.get(Event, sample_event)
+        event.date = dt.date.today() + dt.timedelta(days=7)
+        db.session.commit()
+    page = client.get(f"/events/{sample_event}").get_data(as_text=True)
+    assert "对接会结束后可将本场会面记入历史" in page and "将本场会面记入历史</button>" not in page
+    refused = client.post(f"/events/{sample_event}/history", follow_redirects=True).get_data(as_text=True)
+    assert "对接会尚未举行" in refused
+    with app.app_context():
+        assert db.session.scalar(select(OrgHistory.id)) is None
+        db.session.get(Event, sample_event).date = dt.date.today()
+        db.session.commit()
+    client.post(f"/events/{sample_event}/history")
+    with app.app_context():
+        assert db.session.scalar(select(OrgHistory.id)) is not None
+
+
+def test_the_request_form_names_the_requesters_own_organisation(app, client, sample_event):
+    with app.app_context():
+        row = db.session.scalar(select(Suggestion).where(Suggestion.event_id == sample_event,
+                                                         Suggestion.direction == "need",
+                                                         Suggestion.capability_classification == "公开"))
+    ensure_user(app, "inst-form", "institute", PASSWORD, org=row.capability_org)
+    member = login(app.test_client(), "inst-form", PASSWORD)
+    page = member.get(f"/events/{sample_event}/orgs/{row.need_org}").get_data(as_text=True)
+    assert f"<strong>{row.capability_org}</strong>" in page
+    assert f'name="requester" value="{row.need_org}"' not in page
+
