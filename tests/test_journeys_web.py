@@ -127,3 +127,39 @@ def test_the_request_form_names_the_requesters_own_organisation(app, client, sam
     assert f"<strong>{row.capability_org}</strong>" in page
     assert f'name="requester" value="{row.need_org}"' not in page
 
+
+
+def test_a_requester_is_told_when_a_request_is_approved_or_declined(app, client, sample_event):
+    with app.app_context():
+        rows = db.session.scalars(select(Suggestion).where(Suggestion.event_id == sample_event,
+                                                           Suggestion.direction == "need",
+                                                           Suggestion.capability_classification == "公开")
+                                  .order_by(Suggestion.need_id, Suggestion.rank)).all()
+    org = rows[0].capability_org
+    mine = [r for r in rows if r.capability_org == org][:2]
+    ensure_user(app, "inst-inbox", "institute", PASSWORD, org=org)
+    ensure_user(app, "inst-inbox-2", "institute", PASSWORD, org=org)
+    member = login(app.test_client(), "inst-inbox", PASSWORD)
+    colleague = login(app.test_client(), "inst-inbox-2", PASSWORD)
+    for row in mine:
+        member.post(f"/events/{sample_event}/requests", data={"need_id": row.need_id,
+                                                              "capability_id": row.capability_id})
+    assert "count-badge" not in member.get(f"/events/{sample_event}").get_data(as_text=True)
+    from webapp.models import MeetingRequest
+
+    with app.app_context():
+        ids = [r.id for r in db.session.scalars(select(MeetingRequest).order_by(MeetingRequest.id))]
+    client.post(f"/events/{sample_event}/requests/{ids[0]}/approve")
+    client.post(f"/events/{sample_event}/requests/{ids[1]}/decline")
+    for session in (member, colleague):  # every member of the organisation is told
+        page = session.get(f"/events/{sample_event}").get_data(as_text=True)
+        assert '<span class="count-badge"' in page and ">2</span>" in page
+        inbox = session.get("/inbox").get_data(as_text=True)
+        assert mine[0].need_title in inbox and "已获组织方批准" in inbox and "未获批准" in inbox
+    english = login(app.test_client(), "inst-inbox", PASSWORD)
+    english.get("/lang/en")
+    assert "was approved by the organisers" in english.get("/inbox").get_data(as_text=True)
+    member.post("/inbox/read")
+    assert "count-badge" not in member.get(f"/events/{sample_event}").get_data(as_text=True)
+    assert ensure_user(app, "outsider", "enterprise", PASSWORD, org="无关企业")
+    assert "暂无消息" in login(app.test_client(), "outsider", PASSWORD).get("/inbox").get_data(as_text=True)

@@ -30,7 +30,8 @@ ACCESS = {
         "meeting_requests.index", "planning.show", "planning.agendas", "roadshow.show", "exports.index", "exports.download",
         "imports.template", "api.list_events", "api.event", "api.needs", "api.capabilities", "api.suggestions",
         "api.decisions", "api.schedule", "api.search", "api.job"), MEMBER),
-    **dict.fromkeys(("account.show", "account.password", "participation.agenda", "participation.calendar"), MEMBER),
+    **dict.fromkeys(("account.show", "account.password", "participation.agenda", "participation.calendar",
+                     "inbox.index", "inbox.read"), MEMBER),
     "meeting_requests.create": PARTICIPANT,
     # Organisers of the bureau create events (and then run them); other organiser endpoints need the URL's event.
     **dict.fromkeys(("events.create", "api.create_event"), ORGANISER),

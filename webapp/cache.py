@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, select
 
 from .db import db
 from .models import Event
+from .services import inbox
 from .visibility import can_see_event, current_viewer
 
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
@@ -72,7 +73,7 @@ def cached(view):
         # Per user: pages show the user's name and what their rights allow. The date: a qualification
         # that expires at midnight changes what pages show.
         key = (request.endpoint, request.full_path, str(get_locale()), event_id, version, viewer.user_id,
-               viewer.cache_key, dt.date.today())
+               viewer.cache_key, dt.date.today(), inbox.unread_count(viewer))  # the header shows the unread count
         entry = cache.get(key)
         if entry is None:
             response = make_response(view(*args, **kwargs))

@@ -122,12 +122,14 @@ def _stage_label(stage):
 
 def init_app(app):
     from . import visibility
+    from .services import inbox
 
     # Templates render inside a request: their helpers ask about the request's viewer.
     app.jinja_env.globals.update(
         role_label=lambda role: ROLE_LABELS.get(role, role),
         contact=lambda record: visibility.contact(visibility.current_viewer(), record),
-        is_organiser=lambda event_id: visibility.is_organiser(visibility.current_viewer(), event_id))
+        is_organiser=lambda event_id: visibility.is_organiser(visibility.current_viewer(), event_id),
+        inbox_unread=lambda: inbox.unread_count(visibility.current_viewer()))
     app.jinja_env.filters["highlight"] = highlight
     app.jinja_env.filters["label"] = lambda value: VOCABULARY.get(value, value)
     app.jinja_env.filters["keywords"] = lambda value: _l("、").join(k for k in str(value or "").split(";") if k)

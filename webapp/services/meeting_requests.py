@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -10,6 +11,7 @@ from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import MeetingRequest
+from . import inbox
 from .pairs import decide, pair_records
 from .rules import refusal
 
@@ -68,6 +70,9 @@ def resolve(viewer, event, request_id, approve):
     if approve:
         decide(viewer, event, request.need_id, request.capability_id, "accept", source="request")
     request.status = "approved" if approve else "declined"
+    inbox.notify(f"request_{request.status}", org=request.requester, event_id=event.id,
+                 link=url_for("meeting_requests.index", event_id=event.id), need_id=request.need_id,
+                 capability_id=request.capability_id)
     request.decided_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     db.session.commit()
     return request
