@@ -163,3 +163,37 @@ def test_a_requester_is_told_when_a_request_is_approved_or_declined(app, client,
     assert "count-badge" not in member.get(f"/events/{sample_event}").get_data(as_text=True)
     assert ensure_user(app, "outsider", "enterprise", PASSWORD, org="无关企业")
     assert "暂无消息" in login(app.test_client(), "outsider", PASSWORD).get("/inbox").get_data(as_text=True)
+
+
+def test_organisers_are_told_of_matches_the_clearance_rule_withholds(app, client, sample_event):
+    from webapp_helpers import rank
+
+    from webapp.models import Capability, Need, WithheldMatch
+
+    with app.app_context():  # an enterprise that declared 二级 and has a 秘密 capability in its top suggestions
+        row = db.session.scalar(select(Suggestion).where(Suggestion.event_id == sample_event,
+                                                         Suggestion.direction == "need",
+                                                         Suggestion.capability_classification.in_(("秘密", "内部")))
+                                .order_by(Suggestion.rank))
+        need = db.session.scalar(select(Need).where(Need.need_id == row.need_id))
+        title = db.session.scalar(select(Capability.title).where(Capability.capability_id == row.capability_id))
+    withdraw = {"name": need.org, "clearance": "无", "certificate_no": "", "expires_on": ""}
+    assert client.post("/admin/organisations", data=withdraw).status_code == 302
+    rank(client, sample_event)
+    with app.app_context():
+        stored = db.session.scalars(select(WithheldMatch).where(WithheldMatch.need_id == need.need_id)).all()
+    assert row.capability_id in {w.capability_id for w in stored}
+    page = client.get(f"/events/{sample_event}/needs/{need.need_id}").get_data(as_text=True)
+    section = page[page.index('id="withheld"'):]
+    assert title in section and "保密资质未核验" in section and "/admin/organisations" in section
+    assert f'id="s-{row.capability_id}"' not in page  # not a suggestion any more
+    ensure_user(app, "ent-withheld", "enterprise", PASSWORD, org=need.org)
+    member_page = login(app.test_client(), "ent-withheld", PASSWORD).get(
+        f"/events/{sample_event}/needs/{need.need_id}").get_data(as_text=True)
+    assert 'id="withheld"' not in member_page and title not in member_page
+    assert "隐藏当前不符合保密资质规则的推荐" not in member_page and "隐藏当前不符合保密资质规则的推荐" in page
+    # Verified again: the match is a suggestion after the next ranking, and no longer withheld.
+    client.post("/admin/organisations", data=dict(withdraw, clearance=need.clearance, certificate_no="BM-9",
+                                                  expires_on=(dt.date.today() + dt.timedelta(days=90)).isoformat()))
+    page = client.get(f"/events/{sample_event}/needs/{need.need_id}").get_data(as_text=True)
+    assert 'id="withheld"' not in page or title not in page[page.index('id="withheld"'):]

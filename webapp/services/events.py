@@ -18,6 +18,7 @@ from ..models import (
     Decision,
     Event,
     ImportBatch,
+    InboxMessage,
     Job,
     Meeting,
     MeetingRequest,
@@ -27,6 +28,7 @@ from ..models import (
     ScoreTable,
     Suggestion,
     Unscheduled,
+    WithheldMatch,
 )
 
 #: Form field → (minimum, maximum) for the integer settings.
@@ -114,8 +116,8 @@ def update(event, values):
 
 def delete_event(event):
     """Delete an event and everything recorded for it (the organisation history keeps its rows)."""
-    for model in (Meeting, Unscheduled, ScheduleRun, Suggestion, ScoreTable, Decision, MeetingRequest, Outcome,
-                  Job, ImportBatch, Need, Capability):
+    for model in (Meeting, Unscheduled, ScheduleRun, Suggestion, ScoreTable, WithheldMatch, Decision, MeetingRequest,
+                  Outcome, Job, ImportBatch, Need, Capability, InboxMessage):
         db.session.execute(delete(model).where(model.event_id == event.id).execution_options(event_id=event.id))
     db.session.delete(event)
     db.session.commit()

@@ -10,16 +10,17 @@ import functools
 import threading
 
 import numpy as np
+import pandas as pd
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, select
 
-from matcher import rank_pairs, score_matrix
+from matcher import CLEARANCES, clearance_allows, rank_pairs, score_matrix
 
 from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
-from ..models import Capability, Event, Job, Need, ScoreTable, Suggestion
+from ..models import Capability, Event, Job, Need, ScoreTable, Suggestion, WithheldMatch
 from ..state import get_embedder, get_jobs
 from .frames import pairs_records, records_frame
 
@@ -102,8 +103,43 @@ def run_ranking(event_id, job, progress):
             db.session.execute(insert(Suggestion).execution_options(event_id=event_id),
                                [dict(r, event_id=event_id, direction=direction) for r in rows])
     db.session.add(_score_table(event_id, by_need_scores))
+    _store_withheld(event_id, withheld_matches(needs, capabilities, options, top_k))
     event.ranked_version = version
     db.session.commit()
+
+
+def withheld_matches(needs, capabilities, options, top_k):
+    """Capabilities the clearance rule keeps out of a need's top ``top_k``, for telling the organiser.
+
+    Each need below the highest qualification is ranked again as if it held every tier; a capability
+    that then enters its top ``top_k`` but its own (verified) qualification does not allow is withheld.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``need_id, capability_id, score, would_rank``.
+    """
+    columns = ["need_id", "capability_id", "score", "would_rank"]
+    highest = max(CLEARANCES, key=CLEARANCES.get)
+    limited = needs[needs["clearance"] != highest]
+    if limited.empty or capabilities["classification"].eq("公开").all():
+        return pd.DataFrame(columns=columns)
+    unrestricted = rank_pairs(limited.assign(clearance=highest), capabilities, top_k=top_k, direction="need",
+                              **options)
+    actual = dict(zip(limited["id"], limited["clearance"]))
+    tier = dict(zip(capabilities["id"], capabilities["classification"]))
+    kept = [not clearance_allows(actual[n], tier[c]) for n, c in zip(unrestricted["need_id"],
+                                                                     unrestricted["capability_id"])]
+    return unrestricted[kept].rename(columns={"rank": "would_rank"})[columns].reset_index(drop=True)
+
+
+def _store_withheld(event_id, frame):
+    db.session.execute(delete(WithheldMatch).where(WithheldMatch.event_id == event_id)
+                       .execution_options(event_id=event_id))
+    rows = pairs_records(frame, ["need_id", "capability_id", "score", "would_rank"])
+    if rows:
+        db.session.execute(insert(WithheldMatch).execution_options(event_id=event_id),
+                           [dict(r, event_id=event_id) for r in rows])
 
 
 def _score_table(event_id, matrix):

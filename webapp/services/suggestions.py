@@ -13,8 +13,8 @@ from matcher import clearance_allows
 
 from .. import visibility
 from ..db import db
-from ..models import Capability, Decision, Need, Suggestion
-from .rules import need_clearances
+from ..models import Capability, Decision, Need, Suggestion, WithheldMatch
+from .rules import need_clearances, qualifications
 
 
 @dataclass
@@ -85,6 +85,35 @@ def suggestions(viewer, event_id, *, need_id=None, capability_id=None, filters=N
         item["terms"] = [t for t in (row.shared_terms or "").split("；") if t]
         item["partner_description"] = texts.get(getattr(row, partner_id), "")
         out.append(item)
+    return out
+
+
+def withheld(viewer, event_id, need):
+    """Strong matches the clearance rule keeps from ``need``, with why; organisers only (else []).
+
+    Returns
+    -------
+    list of dict
+        ``capability`` (record), ``score``, ``would_rank``, ``reason`` ("unverified", "expired" or
+        "insufficient") and ``clearance`` (the qualification that counts now).
+    """
+    if not visibility.is_organiser(viewer, event_id):
+        return []
+    rows = db.session.scalars(select(WithheldMatch).where(WithheldMatch.event_id == event_id,
+                                                          WithheldMatch.need_id == need.need_id)
+                              .order_by(WithheldMatch.would_rank)).all()
+    capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
+        Capability.event_id == event_id, Capability.capability_id.in_([r.capability_id for r in rows])))}
+    clearance, note = qualifications([need.org]).get(need.org, ("无", ""))
+    out = []
+    for row in rows:
+        capability = capabilities.get(row.capability_id)
+        if capability is None or clearance_allows(clearance, capability.classification):
+            continue  # verified since the ranking: it is a suggestion now
+        reason = note or ("unverified" if clearance_allows(need.clearance, capability.classification)
+                          else "insufficient")
+        out.append({"capability": capability, "score": row.score, "would_rank": row.would_rank, "reason": reason,
+                    "clearance": clearance})
     return out
 
 

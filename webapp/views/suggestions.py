@@ -45,6 +45,7 @@ def need(event_id, need_id):
     filters = service.Filters.from_args(request.args)
     rows = service.suggestions(g.viewer, event.id, need_id=need_id, filters=filters)
     return render_template("suggestions/detail.html", kind="need", record=record, rows=rows, filters=filters,
+                           withheld=service.withheld(g.viewer, event.id, record),
                            domains=DOMAINS, rank_job=latest_job(event.id, "rank"))
 
 
