@@ -144,3 +144,15 @@ def test_cached_pages_carry_each_sessions_own_token_and_name(tmp_path, sample_te
         assert response.status_code == 302, response.get_data(as_text=True)[:300]
         assert second.post("/logout", data={"csrf_token": token_b}).status_code == 302
     app.extensions["matcher_jobs"].shutdown()
+
+
+def test_an_expired_form_keeps_the_header_and_shows_what_was_typed(tmp_path):
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    client, _token = csrf_login(app)
+    response = client.post("/events/new", data={"csrf_token": "stale", "name": "春季对接会", "venue": "报告厅",
+                                                 "password": "never-shown"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "表单已过期" in page
+    assert "test-admin" in page and "退出" in page  # the header with the logged-in user
+    assert "春季对接会" in page and "报告厅" in page and "never-shown" not in page
+    app.extensions["matcher_jobs"].shutdown()

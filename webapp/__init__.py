@@ -52,6 +52,8 @@ def create_app(test_config=None):
         SUGGESTIONS_TOP_K=10,
         SCHEDULE_TIME_LIMIT=30.0,
         JOB_WORKERS=1,
+        # Load the embedding model in the background at start-up (not in tests).
+        WARM_UP_MODEL=True,
         PAGE_CACHE_BYTES=64 * 1024 * 1024,
         SAMPLE_DATA_DIR=None,
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
@@ -108,8 +110,9 @@ def _init_extensions(app):
     state.init_app(app)
     ui.init_app(app)
     cli.init_app(app)
-    CSRFProtect(app)
+    # Who is logged in is known before the CSRF check, so its error page still shows the user's header.
     access.init_app(app)
+    CSRFProtect(app)
     audit.init_app(app)
     cache.init_app(app)
 

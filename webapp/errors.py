@@ -48,7 +48,15 @@ def handle_error(error):
         response = jsonify({"ok": False, "error": message, "errors": errors, "status": status})
         response.status_code = status
         return response
-    return render_template("errors/error.html", status=status, message=message), status
+    return render_template("errors/error.html", status=status, message=message, typed=_typed(error)), status
+
+
+def _typed(error):
+    """What the user typed into a form refused as expired, to copy into the form again (never passwords)."""
+    if not isinstance(error, CSRFError) or request.method != "POST":
+        return []
+    return [(name, value) for name, value in request.form.items(multi=True)
+            if value.strip() and name not in ("csrf_token", "next") and "password" not in name][:30]
 
 
 def _message(error):

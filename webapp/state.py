@@ -94,6 +94,25 @@ class JobRunner:
             db.session.remove()
 
 
+def warm_up(app):
+    """Load the embedding model in a background thread, so the first ranking does not wait for it.
+
+    ``app.extensions["matcher_model_state"]`` says "loading", "ready" or "failed" meanwhile.
+    """
+    def load():
+        with app.app_context():
+            try:
+                get_embedder()
+            except Exception:  # reported on the first ranking, which loads it again
+                app.logger.exception("loading the embedding model in the background failed")
+                app.extensions["matcher_model_state"] = "failed"
+            else:
+                app.extensions["matcher_model_state"] = "ready"
+
+    app.extensions["matcher_model_state"] = "loading"
+    threading.Thread(target=load, name="matcher-model-warm-up", daemon=True).start()
+
+
 def init_app(app):
     """Create the app's job runner and close it when the process exits.
 
@@ -101,6 +120,8 @@ def init_app(app):
     (``error = "interrupted"``) so their pages offer to start again.
     """
     _fail_interrupted_jobs(app)
+    if app.config["WARM_UP_MODEL"] and not app.testing and (app.config["MATCHER_WEIGHTS"] or {}).get("semantic", 1):
+        warm_up(app)
     runner = JobRunner(app, max_workers=app.config["JOB_WORKERS"])
     app.extensions["matcher_jobs"] = runner
     atexit.register(runner.shutdown)

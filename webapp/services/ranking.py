@@ -32,7 +32,7 @@ SUGGESTION_COLUMNS = ["need_id", "capability_id", "rank", "score", "score_semant
 STAGES = {
     "queued": _l("排队中"),
     "loading": _l("读取需求与成果"),
-    "model": _l("加载语义模型"),
+    "model": _l("加载语义模型（服务器启动后首次约需 20 秒）"),
     "need": _l("为每项需求排序成果"),
     "capability": _l("为每项成果排序需求"),
     "saving": _l("保存推荐结果"),
