@@ -66,7 +66,8 @@ def test_personal_agenda_lists_partner_and_ids(plan, tmp_path):
 
 
 LABELS = {"sheet.grid": "Grid", "sheet.meetings": "Meetings", "sheet.unscheduled": "Not scheduled",
-          "sheet.roadshow": "Roadshow", "table {n}": "Table {n}", "role.need": "Enterprise", "role.capability": "Institute",
+          "sheet.roadshow": "Roadshow", "table {n}": "Table {n}", "role.need": "Enterprise",
+          "role.capability": "Institute",
           "kind.pair": "Pair", "slot": "Slot", "table": "Table", "role": "Role", "partner": "Partner",
           "need_id": "Need ID", "capability_id": "Capability ID", "score": "Score", "org": "Organisation"}
 

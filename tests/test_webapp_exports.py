@@ -78,7 +78,8 @@ def test_agendas_workbook_has_localized_headers_and_no_stray_sheet(client, app, 
     assert header[:2] == ["类型", "需求编号"] and "配对" in {r[0] for r in unscheduled.iter_rows(min_row=2, values_only=True)}
     assert [c.value for c in book["会面总表"][1]][:3] == ["时段", "1 号桌", "2 号桌"]
     organisations = book.sheetnames[2:-2]
-    assert organisations and all(tuple(c.value for c in book[name][1]) == AGENDA_HEADERS["zh"] for name in organisations)
+    assert organisations
+    assert all(tuple(c.value for c in book[name][1]) == AGENDA_HEADERS["zh"] for name in organisations)
     roles = {row[2] for name in organisations for row in book[name].iter_rows(min_row=2, values_only=True)}
     assert roles == {"企业", "院所"}
     bundle = zipfile.ZipFile(io.BytesIO(client.get(f"/events/{planned}/exports/agendas.csv").data))

@@ -362,7 +362,8 @@ def test_template_in_english_has_english_headers_and_guide_that_import_all_the_s
     assert db_count(app, Need) == 1
 
 
-@pytest.mark.parametrize("kind, fmt", [("need", "xlsx"), ("need", "csv"), ("capability", "xlsx"), ("capability", "csv")])
+@pytest.mark.parametrize("kind", ["need", "capability"])
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_importing_the_untouched_template_imports_nothing(client, app, event_id, kind, fmt):
     template = client.get(f"/imports/template/{kind}.{fmt}").data
     location = upload(client, event_id, kind, template, f"template.{fmt}").headers["Location"]

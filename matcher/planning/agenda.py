@@ -92,7 +92,8 @@ def agenda_frames(schedule, *, roadshow=None):
     -------
     dict of str to pandas.DataFrame
         "会面总表" (slot x table grid), "会面清单" (meetings), "agendas" (long table with an
-        ``org`` column: slot, table, role, partner, need_id, capability_id, score),
+        ``org`` column: slot, table, role ("need" or "capability", the org's side), partner,
+        need_id, capability_id, score),
         "未安排" (unscheduled with reasons) and, with a roadshow, "路演安排".
 
     Examples

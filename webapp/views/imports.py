@@ -47,7 +47,7 @@ def report(event_id, batch_id):
     batch = _batch(event_id, batch_id)
     problems = [dict(p, reason=service.describe_problem(p), sentence=service.locate_problem(p)) for p in batch.problems]
     return render_template("imports/report.html", batch=batch, problems=problems,
-                           preview=service.preview(g.viewer, batch), preview_limit=service.PREVIEW_ROWS,
+                           preview=service.preview(g.viewer, batch),
                            has_rejects=service.rejected_path(batch) is not None)
 
 
