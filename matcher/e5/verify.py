@@ -214,9 +214,9 @@ def check_int8(model, torch_encoder, texts: Sequence[str] = VERIFICATION_TEXTS, 
         for _ in range(2):
             for name, encoder in (("fp32", torch_encoder), ("int8", int8_encoder)):
                 transformer.model = encoder
-                model.encode(texts[:2], prompt_name="passage")  # warm-up
+                model.encode(texts[:2], prompt_name="passage", show_progress_bar=False)  # warm-up
                 start = time.perf_counter()
-                model.encode(texts, prompt_name="passage")
+                model.encode(texts, prompt_name="passage", show_progress_bar=False)
                 timings[name].append(time.perf_counter() - start)
     finally:
         transformer.model = int8_encoder
