@@ -35,7 +35,8 @@ VARIANTS = ("auto", "fp32", "bf16", "int8")
 #: (the padded attention of a large batch no longer fits the caches).
 DEFAULT_BATCH_SIZE = 8
 
-#: Batch size per variant, measured with ``benchmarks/encode.py --all``.
+#: Batch size per variant (``benchmarks/encode.py --all`` times 8, 16 and 32); 8 was measured best
+#: for bf16 and fp32, int8 keeps it until measured on a quiet machine.
 BATCH_SIZES = {"fp32": 8, "bf16": 8, "int8": 8}
 
 
