@@ -175,7 +175,15 @@ def test_bulk_accept_top_n_per_need(client, app, sample_event):
         per_need[d.need_id] = per_need.get(d.need_id, 0) + 1
     assert max(per_need.values()) == 2 and ("N001", "C037") not in {(d.need_id, d.capability_id) for d in accepted}
     page = client.get(f"/events/{sample_event}/pairings").get_data(as_text=True)
-    assert page.count('<tr id="p-') == len(accepted)
+    assert page.count('<tr id="p-') == 25 and f"共 {len(accepted)} 项" in page  # paged, 25 a page
+    rows = set()
+    for number in range(1, -(-len(accepted) // 25) + 1):
+        listed = client.get(f"/events/{sample_event}/pairings?page={number}").get_data(as_text=True)
+        rows |= set(re.findall(r'<tr id="p-([^"]+)"', listed))
+    assert rows == {f"{d.need_id}-{d.capability_id}" for d in accepted}  # every page together: all, once
+    found = client.get(f"/events/{sample_event}/pairings?q={accepted[0].capability_id}").get_data(as_text=True)
+    assert f'id="p-{accepted[0].need_id}-{accepted[0].capability_id}"' in found
+    assert found.count('<tr id="p-') < 25
     refused = client.post(f"/events/{sample_event}/pairings/bulk", data={"per_need": "99"}, follow_redirects=True)
     assert "每项需求接受的推荐数须为 1–10" in refused.get_data(as_text=True)
     client.post(f"/events/{sample_event}/pairings/reset")

@@ -214,7 +214,7 @@ def test_report_previews_the_parsed_valid_rows_before_confirmation(client, app, 
     page = client.get(location).get_data(as_text=True)
     assert db_count(app, Need) == 2
     assert "数据预览：v2.csv" in page and "校验后读到的前 20 行有效数据（共 24 行）" in page
-    preview = page.split('<table class="preview">')[1].split("</table>")[0]
+    preview = page.split('<table class="preview stack">')[1].split("</table>")[0]
     ids = re.findall(r'<td class="nowrap">(N\d+)</td>', preview)
     assert ids == [f"N{i:02d}" for i in range(1, 27) if i != 6][:20]
     cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in preview.split("<tr>")[2:]]

@@ -5,7 +5,7 @@ import re
 import unicodedata
 from urllib.parse import quote, urlsplit
 
-from flask import Response, abort, flash, g, redirect, request
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -62,6 +62,47 @@ def get_event(event_id):
         abort(404)
     g.event = event
     return event
+
+
+#: Rows per page of long lists.
+PER_PAGE = 25
+
+
+def listing(items, *, text, sorts, default):
+    """One page of a long list, filtered by the query string's ``q``, sorted by ``sort``, paged by ``page``.
+
+    Parameters
+    ----------
+    items : list
+    text : callable
+        ``item -> str`` searched by ``q`` (case-insensitive substring).
+    sorts : dict
+        ``name -> (key function, descending)``; an unknown ``sort`` falls back to ``default``.
+
+    Returns
+    -------
+    (list, dict)
+        The page's items and ``{"page", "pages", "total", "q", "sort", "sorts"}`` for the list controls.
+    """
+    query = request.args.get("q", "").strip()
+    if query:
+        needle = query.casefold()
+        items = [item for item in items if needle in text(item).casefold()]
+    sort = request.args.get("sort", default)
+    sort = sort if sort in sorts else default
+    key, descending = sorts[sort]
+    items = sorted(items, key=key, reverse=descending)
+    pages = max(1, -(-len(items) // PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    return items[(page - 1) * PER_PAGE: page * PER_PAGE], {"page": page, "pages": pages, "total": len(items),
+                                                           "q": query, "sort": sort, "sorts": list(sorts)}
+
+
+def page_url(**changes):
+    """The current page's URL with some query arguments changed (for pagers and sort links)."""
+    args = request.args.to_dict()
+    args.update({k: v for k, v in changes.items() if v is not None})
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
 def back(default):
@@ -134,5 +175,6 @@ def init_app(app):
     app.jinja_env.filters["label"] = lambda value: VOCABULARY.get(value, value)
     app.jinja_env.filters["keywords"] = lambda value: _l("、").join(k for k in str(value or "").split(";") if k)
     app.context_processor(_context)
+    app.jinja_env.globals.update(page_url=page_url)
     app.jinja_env.globals.update(VERSION=matcher.__version__, DOMAIN_CLASS={d: i for i, d in enumerate(DOMAINS)}, TIER_CLASS=TIER_CLASS,
                                  stage_label=_stage_label)

@@ -71,6 +71,31 @@
       });
     });
 
+    // Stacked tables on phones: every cell carries its column's header as a label.
+    document.querySelectorAll("table.stack").forEach(function (table) {
+      var headers = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, index) {
+          if (headers[index] && !cell.hasAttribute("data-label")) { cell.setAttribute("data-label", headers[index]); }
+        });
+      });
+    });
+
+    // Tabs that scroll sideways on a phone: bring the active one into view, drop the fade at the end.
+    document.querySelectorAll(".tabs").forEach(function (tabs) {
+      var active = tabs.querySelector("a.active");
+      if (active && tabs.scrollWidth > tabs.clientWidth) {
+        tabs.scrollLeft = active.offsetLeft - (tabs.clientWidth - active.offsetWidth) / 2;
+      }
+      function update() {
+        tabs.classList.toggle("scrolled-end", tabs.scrollLeft + tabs.clientWidth >= tabs.scrollWidth - 2);
+      }
+      tabs.addEventListener("scroll", update);
+      update();
+    });
+
     // Print buttons.
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });

@@ -9,7 +9,7 @@ from .. import audit
 from ..cache import cached
 from ..errors import ValidationFailed
 from ..services import pairs as service
-from ..ui import back, flash_failure, get_event
+from ..ui import back, flash_failure, get_event, listing
 
 bp = Blueprint("pairs", __name__)
 ACTION_MESSAGES = {"accept": _l("已接受该配对。"), "reject": _l("已拒绝该配对。"), "lock": _l("已接受并锁定该配对。"),
@@ -20,7 +20,20 @@ ACTION_MESSAGES = {"accept": _l("已接受该配对。"), "reject": _l("已拒�
 @cached
 def index(event_id):
     event = get_event(event_id)
-    return render_template("pairs/index.html", pairs=service.accepted_pairs(g.viewer, event.id))
+    pairs = service.accepted_pairs(g.viewer, event.id)
+    flagged = sum(1 for item in pairs if item["problem"])
+    pairs, pager = listing(pairs, default="need", text=_pair_text, sorts={
+        "need": (lambda item: (item["decision"].need_id, item["decision"].capability_id), False),
+        "score": (lambda item: item["score"] if item["score"] is not None else float("-inf"), True),
+        "org": (lambda item: (item["need"].org if item["need"] else "", item["decision"].need_id), False),
+        "problem": (lambda item: (not item["problem"], item["decision"].need_id), False)})
+    return render_template("pairs/index.html", pairs=pairs, pager=pager, flagged=flagged)
+
+
+def _pair_text(item):
+    need, capability, decision = item["need"], item["capability"], item["decision"]
+    return " ".join([decision.need_id, decision.capability_id, need.title if need else "", need.org if need else "",
+                     capability.title if capability else "", capability.org if capability else ""])
 
 
 @bp.post("/events/<int:event_id>/pairings/bulk")

@@ -12,7 +12,7 @@ from ..db import db
 from ..models import Capability, Need
 from ..services import suggestions as service
 from ..services.ranking import latest_job
-from ..ui import get_event
+from ..ui import get_event, listing
 
 bp = Blueprint("suggestions", __name__)
 
@@ -20,18 +20,26 @@ bp = Blueprint("suggestions", __name__)
 @bp.get("/events/<int:event_id>/needs")
 @cached
 def needs(event_id):
-    event = get_event(event_id)
-    rows = service.overview(g.viewer, event.id, "need", domain=request.args.get("domain", ""))
-    return render_template("suggestions/list.html", kind="need", rows=rows, domains=DOMAINS,
-                           rank_job=latest_job(event.id, "rank"))
+    return _overview(get_event(event_id), "need")
 
 
 @bp.get("/events/<int:event_id>/capabilities")
 @cached
 def capabilities(event_id):
-    event = get_event(event_id)
-    rows = service.overview(g.viewer, event.id, "capability", domain=request.args.get("domain", ""))
-    return render_template("suggestions/list.html", kind="capability", rows=rows, domains=DOMAINS,
+    return _overview(get_event(event_id), "capability")
+
+
+def _overview(event, kind):
+    rows = service.overview(g.viewer, event.id, kind, domain=request.args.get("domain", ""))
+    record_id = "need_id" if kind == "need" else "capability_id"
+    rows, pager = listing(rows, default="id",
+                          text=lambda r: f"{getattr(r['record'], record_id)} {r['record'].title} {r['record'].org}",
+                          sorts={
+                              "id": (lambda r: getattr(r["record"], record_id), False),
+                              "score": (lambda r: r["top"].score if r["top"] else float("-inf"), True),
+                              "org": (lambda r: r["record"].org, False),
+                              "accepted": (lambda r: r["accepted"], True)})
+    return render_template("suggestions/list.html", kind=kind, rows=rows, pager=pager, domains=DOMAINS,
                            rank_job=latest_job(event.id, "rank"))
 
 
@@ -39,7 +47,8 @@ def capabilities(event_id):
 @cached
 def need(event_id, need_id):
     event = get_event(event_id)
-    record = db.session.scalar(select(Need).filter_by(need_id=need_id).where(visibility.need_clause(g.viewer, event.id)))
+    record = db.session.scalar(select(Need).filter_by(need_id=need_id)
+                               .where(visibility.need_clause(g.viewer, event.id)))
     if record is None:
         abort(404)
     filters = service.Filters.from_args(request.args)
