@@ -119,8 +119,25 @@ class BM25:
         -------
         numpy.ndarray of float32, shape (n_queries, n_documents)
         """
-        queries = self._vectoriser.transform(list(queries))
-        return np.asarray((queries @ self._documents).todense(), dtype=np.float32)
+        return self.term_scores(self.query_terms(queries))
+
+    def query_terms(self, queries):
+        """Term counts of ``queries`` over the index's vocabulary.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix of float32, shape (n_queries, n_terms)
+        """
+        return self._vectoriser.transform(list(queries)).tocsr()
+
+    def term_scores(self, query_terms):
+        """BM25 of every document for queries given as :meth:`query_terms` rows.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (n_queries, n_documents)
+        """
+        return np.asarray((query_terms @ self._documents).todense(), dtype=np.float32)
 
     def term_weight(self, term):
         """IDF of ``term`` (0 for a term the index has never seen)."""

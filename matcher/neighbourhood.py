@@ -80,6 +80,26 @@ def rank_profiles(scores, k):
     return profiles
 
 
+def neighbour_profiles(candidate_scores, columns, *, chunk_size=1024):
+    """Rank profile of each candidate in ``columns`` among those same columns.
+
+    Parameters
+    ----------
+    candidate_scores : callable
+        As in :func:`profile_similarity`.
+    columns : numpy.ndarray of int
+        The candidates a group of queries may see.
+    chunk_size : int, default 1024
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (len(columns), len(columns))
+    """
+    k = neighbourhood_size(len(columns))
+    return sp.vstack([rank_profiles(candidate_scores(columns[start:start + chunk_size], columns), k)
+                      for start in range(0, len(columns), chunk_size)]).tocsr()
+
+
 def profile_similarity(query_scores, candidate_scores, visible, *, chunk_size=1024):
     """Cosine of each query's profile with each candidate's neighbour profile.
 
@@ -111,11 +131,25 @@ def profile_similarity(query_scores, candidate_scores, visible, *, chunk_size=10
         columns = np.flatnonzero(pattern)
         if not len(columns):
             continue
-        k = neighbourhood_size(len(columns))
-        neighbours = sp.vstack([
-            rank_profiles(candidate_scores(columns[start:start + chunk_size], columns), k)
-            for start in range(0, len(columns), chunk_size)])
+        neighbours = neighbour_profiles(candidate_scores, columns, chunk_size=chunk_size)
         rows = np.flatnonzero(group_of.ravel() == group)
-        queries = rank_profiles(query_scores[np.ix_(rows, columns)], k)
-        result[np.ix_(rows, columns)] = (queries @ neighbours.T).toarray()
+        result[np.ix_(rows, columns)] = query_similarity(query_scores[np.ix_(rows, columns)], neighbours)
     return result
+
+
+def query_similarity(query_scores, neighbours):
+    """Cosine of each query's rank profile with each candidate's neighbour profile.
+
+    Parameters
+    ----------
+    query_scores : numpy.ndarray, shape (n_queries, n_columns)
+        First-order scores over one group's columns, ``-inf`` where not allowed.
+    neighbours : scipy.sparse.csr_matrix, shape (n_columns, n_columns)
+        From :func:`neighbour_profiles` over the same columns.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n_queries, n_columns)
+    """
+    queries = rank_profiles(query_scores, neighbourhood_size(query_scores.shape[1]))
+    return (queries @ neighbours.T).toarray().astype(np.float32)
