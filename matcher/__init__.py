@@ -18,6 +18,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import evaluate
+from .ann import VectorIndex
 from .embed import Embedder
 from .errors import DataWarning, InfeasibleScheduleError, InputError, MatcherError, ModelUnavailableError
 from .planning import Schedule, agenda_frames, greedy_schedule, plan_roadshow, schedule_meetings, write_agenda
@@ -41,6 +42,7 @@ __all__ = [
     "ModelUnavailableError",
     "Schedule",
     "ScoreMatrix",
+    "VectorIndex",
     "agenda_frames",
     "clearance_allows",
     "evaluate",

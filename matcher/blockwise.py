@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .neighbourhood import neighbour_profiles, query_similarity
+from .topk import top_k_positions
 from .taxonomy import DOMAINS
 
 #: Weight of a domain agreement that rests on an inferred domain. On the CSL dev half (all
@@ -232,25 +233,6 @@ def top_k_frame(problem, k, *, block_size=256, progress=None):
 def empty_top_k():
     return pd.DataFrame({name: pd.Series(dtype=int if name in TOP_K_COLUMNS[:3] else np.float32)
                          for name in TOP_K_COLUMNS})
-
-
-def top_k_positions(values, k):
-    """Row, column and rank of the ``k`` largest finite entries of each row, ties broken by column.
-
-    Returns the same pairs as a stable descending sort of each row would, without sorting whole rows.
-    """
-    n_rows, n_columns = values.shape
-    if not (n_rows and n_columns):
-        return (np.zeros(0, dtype=int),) * 3
-    k = min(k, n_columns)
-    threshold = -np.partition(-values, k - 1, axis=1)[:, k - 1]
-    row, column = np.nonzero((values >= threshold[:, None]) & np.isfinite(values))
-    order = np.lexsort((column, -values[row, column], row))
-    row, column = row[order], column[order]
-    first = np.searchsorted(row, row)
-    rank = np.arange(len(row)) - first + 1
-    keep = rank <= k
-    return row[keep], column[keep], rank[keep]
 
 
 def minmax(values, allowed):

@@ -87,6 +87,8 @@ class BM25:
     document_weights_ : scipy.sparse.csr_matrix, shape (n_documents, n_terms)
         BM25 weight of each term in each document: a query's score is the dot
         product of its term counts with a row.
+    term_documents_ : scipy.sparse.csr_matrix, shape (n_terms, n_documents)
+        The same weights term by term: each row is a posting list.
     document_counts_ : scipy.sparse.csr_matrix, shape (n_documents, n_terms)
         Term counts of the indexed documents (what :meth:`query_terms` returns for them).
 
@@ -118,7 +120,7 @@ class BM25:
         row_norm = np.repeat(norm, np.diff(counts.indptr))
         weighted.data = counts.data * (self.k1 + 1) / (counts.data + row_norm)
         self.document_weights_ = (weighted @ sp.diags(self.idf_)).tocsr().astype(np.float32)
-        self._documents = self.document_weights_.T.tocsr()
+        self.term_documents_ = self._documents = self.document_weights_.T.tocsr()
         self.document_counts_ = counts
         return self
 

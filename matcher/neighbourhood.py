@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .lexical import analyse
+from .topk import top_k_positions
 
 #: Query length (CJK characters plus Latin words) from which the signal takes its full weight.
 SATURATION_TERMS = 30
@@ -67,17 +68,13 @@ def rank_profiles(scores, k):
     k = min(k, n_candidates)
     if not (n_rows and k):
         return sp.csr_matrix((n_rows, n_candidates), dtype=np.float32)
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    weights = np.broadcast_to(1.0 / np.log2(np.arange(2, k + 2, dtype=np.float32)), top.shape).copy()
-    weights[~np.isfinite(np.take_along_axis(scores, top, axis=1))] = 0.0
+    # Ties at the k-th place go to the lower column, so every path builds the same profile.
+    row, column, rank = top_k_positions(scores, k)
+    weights = np.zeros((n_rows, k), dtype=np.float32)
+    weights[row, rank - 1] = (1.0 / np.log2(np.arange(2, k + 2, dtype=np.float32)))[rank - 1]
     norms = np.linalg.norm(weights, axis=1, keepdims=True)
     weights = np.divide(weights, norms, out=np.zeros_like(weights), where=norms > 0)
-    rows = np.repeat(np.arange(n_rows), k)
-    profiles = sp.csr_matrix((weights.ravel(), (rows, top.ravel())), shape=scores.shape, dtype=np.float32)
-    profiles.eliminate_zeros()
-    return profiles
+    return sp.csr_matrix((weights[row, rank - 1], (row, column)), shape=scores.shape, dtype=np.float32)
 
 
 def neighbour_profiles(candidate_scores, columns, *, chunk_size=1024):

@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import blockwise
+from . import blockwise, candidates
+from .ann import VectorIndex
+from .candidates import DEFAULT_CANDIDATES
 from .constraints import RULE_NAMES, allowed_pairs, pair_rules
 from .errors import InputError
 from .lexical import BM25
@@ -43,6 +45,9 @@ DIRECTIONS = ("need", "capability")
 #: Pairs (n_needs × n_capabilities) above which :func:`rank_pairs` switches from the dense
 #: :class:`ScoreMatrix` to :func:`search_pairs` (about 200 MB of float32 per dense array here).
 LARGE_THRESHOLD = 50_000_000
+#: Candidates above which the dense signal is searched approximately (HNSW) unless an index is given.
+#: At 154,000 candidates exact search was as fast as HNSW at recall 0.97 on two cores (README "Scale").
+ANN_THRESHOLD = 500_000
 
 
 @dataclass
@@ -170,19 +175,30 @@ def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=No
 
 
 def search_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None, weights=None, exclude=None,
-                 block_size=256, show_progress=None):
-    """Best ``top_k`` partners per query in bounded memory, without a dense matrix.
+                 n_candidates=DEFAULT_CANDIDATES, vector_index=None, ann_threshold=ANN_THRESHOLD, block_size=256,
+                 show_progress=None):
+    """Best ``top_k`` partners per query in bounded memory, without an n × m array of any kind.
 
-    Queries are scored in blocks of ``block_size`` against every candidate with
-    the rules applied per block, and only each block's top-k is kept: the same
-    pairs and scores as ``score_matrix(...).top_k(top_k)``, in memory
-    ``O(block_size × n_candidates)``.
+    Each query's candidates are proposed by cheap searches (its ``n_candidates``
+    best by the dense signal, by BM25 over selective terms and by neighbourhood
+    overlap, plus the least similar and a few probe records so that the per-query
+    scaling sees its minima); every signal is computed exactly on those pairs and
+    fused as :func:`score_matrix` fuses whole rows. The rules are applied per
+    block; a query only ever searches the tiers it may see. With
+    ``n_candidates=None`` every candidate is scored (exact: the pairs and scores of
+    ``score_matrix(...).top_k(top_k)``, in blocks of ``block_size`` queries).
 
     Parameters
     ----------
     needs, capabilities, embedder, weights, exclude, direction
         As in :func:`score_matrix`.
     top_k : int, default 10
+    n_candidates : int or None, default :data:`DEFAULT_CANDIDATES`
+        Candidates per signal and query; None scores every pair.
+    vector_index : matcher.VectorIndex, optional
+        A saved index of the candidate side's vectors (ids = record ids); by
+        default one is built: exact search up to ``ann_threshold`` candidates, HNSW above.
+    ann_threshold : int, default :data:`ANN_THRESHOLD`
     block_size : int, default 256
         Queries scored at once.
     show_progress : bool, optional
@@ -203,14 +219,23 @@ def search_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=No
     _check_top_k(top_k)
     needs, capabilities = _prepare(needs, "need"), _prepare(capabilities, "capability")
     problem = _problem(needs, capabilities, embedder=embedder, weights=weights, exclude=exclude, direction=direction)
-    with tqdm(total=problem.shape[0], desc=f"ranking per {direction}", unit="query",
-              disable=_progress_disabled(show_progress, problem.shape[0] > block_size)) as bar:
-        found = blockwise.top_k_frame(problem, int(top_k), block_size=block_size, progress=bar.update)
+    with _Progress(show_progress, direction) as progress:
+        if n_candidates is None:
+            found = blockwise.top_k_frame(problem, int(top_k), block_size=block_size,
+                                          progress=lambda n: progress("queries", n, problem.shape[0]))
+        else:
+            candidate_ids = (capabilities if direction == "need" else needs)["id"].to_numpy(dtype=object)
+            if vector_index is None and problem.candidate_vectors is not None and problem.shape[1] > ann_threshold:
+                vector_index = VectorIndex(method="hnsw").build(candidate_ids, problem.candidate_vectors,
+                                                                problem.rules.candidate_levels)
+            found = candidates.top_k_frame(problem, int(top_k), n_candidates=int(n_candidates),
+                                           vector_index=vector_index, candidate_ids=candidate_ids,
+                                           block_size=block_size, progress=progress)
     return _pairs_frame(found, needs, capabilities, direction)
 
 
 def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None, weights=None, exclude=None,
-               scores=None, large_threshold=LARGE_THRESHOLD):
+               scores=None, large_threshold=LARGE_THRESHOLD, show_progress=None):
     """Suggest the best partners for each need (or each capability), with reasons.
 
     Parameters
@@ -228,8 +253,10 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
         Reuse a matrix computed before (its direction must match).
     large_threshold : int, default :data:`LARGE_THRESHOLD`
         Above this many pairs (n_needs × n_capabilities) the suggestions come
-        from :func:`search_pairs` (bounded memory, same results) instead of a
+        from :func:`search_pairs` (bounded memory, candidates proposed per query) instead of a
         dense :class:`ScoreMatrix`.
+    show_progress : bool, optional
+        Progress bars of the large path; ``None`` shows them on a terminal only.
 
     Returns
     -------
@@ -249,7 +276,7 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
     needs, capabilities = _prepare(needs, "need"), _prepare(capabilities, "capability")
     if scores is None and len(needs) * len(capabilities) > large_threshold:
         pairs = search_pairs(needs, capabilities, top_k=top_k, direction=direction, embedder=embedder,
-                             weights=weights, exclude=exclude)
+                             weights=weights, exclude=exclude, show_progress=show_progress)
         side = capabilities if direction == "need" else needs
         weight = BM25().fit(record_texts(side)).term_weight
         return describe_pairs(pairs, needs, capabilities, weight=weight,
@@ -421,5 +448,22 @@ def _check_weights(weights):
     return merged
 
 
-def _progress_disabled(show, long_enough):
-    return (not show) if show is not None else (None if long_enough else True)
+class _Progress:
+    """One tqdm bar per stage (neighbour profiles, queries), created when the stage starts."""
+
+    def __init__(self, show, direction):
+        self.show, self.direction, self.bars = show, direction, {}
+
+    def __call__(self, stage, n_done, total):
+        if stage not in self.bars:
+            label = {"neighbours": "neighbour profiles", "queries": f"ranking per {self.direction}"}[stage]
+            disable = (not self.show) if self.show is not None else None
+            self.bars[stage] = tqdm(total=total, desc=label, unit="record", disable=disable or total < 2048)
+        self.bars[stage].update(n_done)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for bar in self.bars.values():
+            bar.close()
