@@ -159,8 +159,11 @@ class BM25:
 
     def term_weight(self, term):
         """IDF of ``term`` (0 for a term the index has never seen)."""
-        index = self._terms.index_of(term)
-        return float(self.idf_[index]) if index is not None else 0.0
+        cache = self.__dict__.setdefault("_term_weights", {})
+        if term not in cache:
+            index = self._terms.index_of(term)
+            cache[term] = float(self.idf_[index]) if index is not None else 0.0
+        return cache[term]
 
 
 #: Bits per character in an n-gram key: CJK n-grams up to 3 characters are one int64.

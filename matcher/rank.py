@@ -350,7 +350,7 @@ def _problem(needs, capabilities, *, embedder, weights, exclude, direction):
     index = BM25().fit(texts[candidate])
     return blockwise.Problem(
         texts[query], texts[candidate], vectors[query], vectors[candidate], index,
-        index.query_terms(texts[query]), index.query_terms(texts[candidate]),
+        index.query_terms(texts[query]), index.document_counts_,
         blockwise.domain_codes(frames[query]["domain"]), blockwise.domain_codes(frames[candidate]["domain"]),
         frames[query]["domain_inferred"].to_numpy(dtype=bool), frames[candidate]["domain_inferred"].to_numpy(dtype=bool),
         rules if direction == "need" else rules.transpose(), weights,

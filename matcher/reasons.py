@@ -58,14 +58,42 @@ class RecordTerms:
     ['碳化硅外延', '缺陷']
     """
 
-    __slots__ = ("text", "normalised", "sentences", "sentence_grams", "_substrings")
+    __slots__ = ("text", "normalised", "sentences", "sentence_grams", "_substrings", "_characters", "_pair_weights")
 
     def __init__(self, text, description):
         self.text = str(text)
         self.normalised = normalise_text(self.text)
         self.sentences = tuple(_sentences(description))
         self.sentence_grams = tuple(frozenset(_bigrams(sentence)) for sentence in self.sentences)
-        self._substrings = None
+        self._substrings = self._characters = self._pair_weights = None
+
+    @property
+    def characters(self):
+        """Per character of the normalised text: word character?, CJK word characters before it, end of its script run."""
+        if self._characters is None:
+            text = self.normalised
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+            latin = ((codes >= 0x61) & (codes <= 0x7A)) | ((codes >= 0x30) & (codes <= 0x39))
+            cjk = ((codes >= 0x3400) & (codes <= 0x9FFF)) | ((codes >= 0xF900) & (codes <= 0xFAFF))
+            word = (latin | cjk).tolist()
+            before = [0] + np.cumsum(cjk).tolist()
+            run_end = [0] * len(text)
+            for run in _SCRIPT_RUN.finditer(text):
+                run_end[run.start():run.end()] = [run.end()] * (run.end() - run.start())
+            self._characters = (word, before, run_end)
+        return self._characters
+
+    def pair_weights(self, weight):
+        """``weight`` of the CJK bigram starting at each position (0.0 where none starts), cached per weight."""
+        if self._pair_weights is None or self._pair_weights[0] is not weight:
+            text = self.normalised
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+            run = ((codes >= 0x3400) & (codes <= 0x4DBF)) | ((codes >= 0x4E00) & (codes <= 0x9FFF)) | \
+                ((codes >= 0xF900) & (codes <= 0xFAFF))
+            starts = (run[:-1] & run[1:]).tolist()
+            weights = [weight(text[i:i + 2]) if starts[i] else 0.0 for i in range(len(text) - 1)]
+            self._pair_weights = (weight, weights)
+        return self._pair_weights[1]
 
     @property
     def substrings(self):
@@ -134,21 +162,42 @@ def common_terms(need, capability, weight, *, max_terms=MAX_TERMS, _weights=None
     """
     weights = {} if _weights is None else _weights
     left, right = need.normalised, capability.normalised
+    word, cjk_before, run_end = need.characters
+    pair_weights = need.pair_weights(weight)
     candidates, seen = {}, set()
     for start, size in enumerate(capability.substrings.match_lengths(left)):
         # Anything shorter than two characters trims to nothing, so it is skipped unread.
-        if size < 2 or not _WORD_CHAR.match(left[start]) or (start and _is_inside_word(left, start)):
+        if size < 2 or not word[start] or (start and _is_inside_word(left, start)):
             continue
-        match = left[start:start + size]
-        if match in seen:
-            continue
-        seen.add(match)
-        for piece in _SCRIPT_RUN.findall(match):
-            term = _trim(piece)
-            if term and term not in candidates and _is_whole(term, right):
+        # The match's script runs (_SCRIPT_RUN pieces of it); a piece seen at an earlier start is the same term.
+        stop, begin_at = start + size, start
+        while begin_at < stop:
+            begin, end = begin_at, run_end[begin_at]
+            if end > stop:
+                end = stop
+            begin_at = end
+            if (begin, end) in seen:
+                continue
+            seen.add((begin, end))
+            # _trim, by position: the same edges, and CJK counted from prefix sums.
+            while begin < end and (left[begin] in _EDGE_CHARS or not word[begin]):
+                begin += 1
+            while end > begin and (left[end - 1] in _EDGE_CHARS or not word[end - 1]):
+                end -= 1
+            cjk = cjk_before[end] - cjk_before[begin]
+            term = left[begin:end]
+            if not term or term in candidates or (cjk and cjk < 2):
+                continue
+            if not cjk:
+                if not (len(term) >= 2 and term not in ENGLISH_STOPWORDS and any(c.isalpha() for c in term)) \
+                        or not _is_whole(term, right):
+                    continue
                 if term not in weights:
                     weights[term] = _term_weight(term, weight)
                 candidates[term] = weights[term]
+            else:
+                # A CJK term weighs the sum of its bigrams' weights, left to right as analyse() lists them.
+                candidates[term] = sum(pair_weights[begin:end - 1])
     kept = []
     for term in sorted(candidates, key=lambda t: (-candidates[t], t)):
         if candidates[term] <= 0 or term in GENERIC_TERMS or any(term in other for other in kept):
@@ -310,8 +359,13 @@ def explain(terms, sentences, need_domain, capability_domain, *, semantic, lexic
 
 
 def _original_case(term, text):
-    found = re.search(re.escape(term), str(text), flags=re.IGNORECASE)
+    found = _case_pattern(term).search(str(text))
     return found.group(0) if found else term
+
+
+@functools.lru_cache(maxsize=4096)
+def _case_pattern(term):
+    return re.compile(re.escape(term), flags=re.IGNORECASE)
 
 
 def _is_inside_word(text, start):
@@ -320,9 +374,16 @@ def _is_inside_word(text, start):
 
 
 def _is_whole(term, text):
+    # A term ending in a Latin character must not continue a Latin word on either side.
     if not _LATIN.match(term[-1]):
         return True
-    return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", text) is not None
+    at = text.find(term)
+    while at != -1:
+        after = at + len(term)
+        if (at == 0 or not _LATIN.match(text[at - 1])) and (after == len(text) or not _LATIN.match(text[after])):
+            return True
+        at = text.find(term, at + 1)
+    return False
 
 
 @functools.lru_cache(maxsize=65536)
