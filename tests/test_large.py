@@ -181,3 +181,40 @@ def test_a_saved_vector_index_serves_search_pairs(sample, tmp_path):
     index.withdraw([capabilities["id"].iloc[0]])
     with pytest.raises(matcher.InputError, match="lacks 1 candidate"):
         search_pairs(needs, capabilities, vector_index=index, **options)
+
+
+def test_web_ranking_of_a_large_event_stores_no_dense_table(tmp_path):
+    from test_webapp_fixtures import admin_client, create_event, db_session, load_sample, make_app, rank
+
+    from webapp.models import Event, ScoreTable, Suggestion
+    from webapp.services.events import verify_declared_qualifications
+    from webapp.services.ranking import SCORED_PER_NEED, pair_score
+
+    app = make_app(tmp_path, MATCHER_LARGE_THRESHOLD=0)
+    try:
+        client = admin_client(app)
+        event_id = create_event(client, "大型对接会")
+        load_sample(client, event_id)
+        with app.app_context():
+            verify_declared_qualifications(db_session().get(Event, event_id))
+        rank(client, event_id)
+        with app.app_context():
+            table = db_session().query(ScoreTable).filter_by(event_id=event_id).one()
+            assert table.layout == "pairs"
+            n_pairs = len(table.need_ids) * len(table.capability_ids)
+            assert len(table.values) // 4 < n_pairs  # sparse: not every pair
+            suggestions = db_session().query(Suggestion).filter_by(event_id=event_id, direction="need").all()
+            assert suggestions and all(s.reason for s in suggestions)
+            for suggestion in suggestions[:20]:
+                score, rule = pair_score(event_id, suggestion.need_id, suggestion.capability_id)
+                assert rule == "" and score == pytest.approx(suggestion.score)
+            needs = matcher.load_needs(SAMPLE_DATA / "needs.csv")
+            capabilities = matcher.load_capabilities(SAMPLE_DATA / "capabilities.csv")
+            uncleared = needs.loc[needs["clearance"] == "无", "id"].iloc[0]
+            secret = capabilities.loc[capabilities["classification"] == "机密", "id"].iloc[0]
+            assert pair_score(event_id, uncleared, secret) == (float("-inf"), "clearance")
+            same = needs.merge(capabilities, on="org").iloc[0]
+            assert pair_score(event_id, same["id_x"], same["id_y"]) == (float("-inf"), "same_org")
+            assert SCORED_PER_NEED >= 10
+    finally:
+        app.extensions["matcher_jobs"].shutdown()
