@@ -97,7 +97,7 @@ class CandidateSearch:
             query_terms.indptr, query_terms.indices, query_terms.data, self.selective, self.terms.indptr,
             self.terms.indices, self.terms.data, candidate_levels, np.full(n_queries, level, dtype=np.int8),
             self.problem.shape[1], LEXICAL_DEPTH * n, kernels.chunks(n_queries))
-        exact = self._pair_lexical_terms(query_terms, lexical)
+        exact = self.pair_lexical(query_terms, np.arange(n_queries), lexical)
         exact[lexical < 0] = -np.inf
         best = np.argsort(-exact, axis=1, kind="stable")[:, :n]
         parts.append(np.where(np.isfinite(np.take_along_axis(exact, best, axis=1)),
@@ -105,12 +105,6 @@ class CandidateSearch:
         probes = np.concatenate([self.probes[tier] for tier in visible])
         parts.append(np.broadcast_to(probes, (n_queries, len(probes))))
         return unique_rows(np.hstack(parts))
-
-    def _pair_lexical_terms(self, query_terms, columns):
-        return kernels.pair_dots(query_terms.indptr, query_terms.indices, query_terms.data,
-                                 np.arange(query_terms.shape[0], dtype=np.int64), self.documents.indptr,
-                                 self.documents.indices, self.documents.data, columns, self.documents.shape[1],
-                                 kernels.chunks(query_terms.shape[0]))
 
     def _at(self, labels):
         return np.where(labels >= 0, self.position[np.maximum(labels, 0)], -1)

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from . import blockwise, candidates
 from .ann import VectorIndex
@@ -35,6 +34,7 @@ from .constraints import RULE_NAMES, allowed_pairs, pair_rules
 from .errors import InputError
 from .lexical import BM25
 from .neighbourhood import query_weights
+from .progress import StageProgress
 from .reasons import describe_pairs
 from .records import record_texts
 
@@ -219,7 +219,8 @@ def search_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=No
     _check_top_k(top_k)
     needs, capabilities = _prepare(needs, "need"), _prepare(capabilities, "capability")
     problem = _problem(needs, capabilities, embedder=embedder, weights=weights, exclude=exclude, direction=direction)
-    with _Progress(show_progress, direction) as progress:
+    labels = {"neighbours": "neighbour profiles", "queries": f"ranking per {direction}"}
+    with StageProgress(show_progress, labels) as progress:
         if n_candidates is None:
             found = blockwise.top_k_frame(problem, int(top_k), block_size=block_size,
                                           progress=lambda n: progress("queries", n, problem.shape[0]))
@@ -446,24 +447,3 @@ def _check_weights(weights):
     if not (merged["semantic"] or merged["lexical"]):
         raise InputError("weights['semantic'] and weights['lexical'] cannot both be 0")
     return merged
-
-
-class _Progress:
-    """One tqdm bar per stage (neighbour profiles, queries), created when the stage starts."""
-
-    def __init__(self, show, direction):
-        self.show, self.direction, self.bars = show, direction, {}
-
-    def __call__(self, stage, n_done, total):
-        if stage not in self.bars:
-            label = {"neighbours": "neighbour profiles", "queries": f"ranking per {self.direction}"}[stage]
-            disable = (not self.show) if self.show is not None else None
-            self.bars[stage] = tqdm(total=total, desc=label, unit="record", disable=disable or total < 2048)
-        self.bars[stage].update(n_done)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for bar in self.bars.values():
-            bar.close()
