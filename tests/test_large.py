@@ -218,3 +218,12 @@ def test_web_ranking_of_a_large_event_stores_no_dense_table(tmp_path):
             assert SCORED_PER_NEED >= 10
     finally:
         app.extensions["matcher_jobs"].shutdown()
+
+
+def test_hnsw_past_the_ann_threshold_finds_what_exact_search_finds(sample):
+    needs, capabilities, _ = sample
+    options = {"top_k": 5, "n_candidates": 10, "embedder": Vectors(), "block_size": 17}
+    exact = search_pairs(needs, capabilities, **options)
+    approximate = search_pairs(needs, capabilities, ann_threshold=0, **options)
+    key = lambda frame: set(zip(frame["need_id"], frame["capability_id"]))  # noqa: E731
+    assert len(key(exact) & key(approximate)) / len(key(exact)) >= 0.98
