@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import taxonomy
-from .errors import InputError
+from .errors import InputError, problem
 from .sources import header_key, read_table
 
 #: How many problems an error message lists before summarising the rest.
@@ -132,14 +132,15 @@ def _load(src, kind, *, errors, sheet):
     for name in extra:
         clean[name] = table.frame[name].to_numpy()
     clean["source_row"] = table.rows
-    bad = sorted({p["index"] for p in problems})
+    bad = sorted({index for index, _problem in problems})
     if errors == "raise":
         if problems:
-            raise InputError(_summary(problems, table, kind), problems=problems)
+            listed = [p for _index, p in problems]
+            raise InputError(_summary(listed, table, kind), problems=listed)
         return _finish(clean)
     rejected = table.frame.iloc[bad].copy()
     rejected["source_row"] = [table.rows[i] for i in bad]
-    rejected["reason"] = ["; ".join(p["message"] for p in problems if p["index"] == i) for i in bad]
+    rejected["reason"] = ["; ".join(p["message"] for index, p in problems if index == i) for i in bad]
     valid = clean.drop(index=clean.index[bad])
     return _finish(valid), rejected.reset_index(drop=True)
 
@@ -166,16 +167,15 @@ def _map_columns(table, kind):
 
 
 def _validate(frame, table, kind, columns):
+    """``[(frame index, problem dict)]`` for every problem of every row."""
     problems = []
 
-    def report(index, canon, value, message):
+    def report(index, canon, value, message, allowed=None):
         where = f"{table.row_label} {table.rows[index]}"
         header = columns.get(canon, canon)
-        problems.append({
-            "file": table.name, "row": table.rows[index], "index": index, "column": header,
-            "field": canon, "value": value,
-            "message": f"{where}, column '{header}': {message}; got {value!r}",
-        })
+        problems.append((index, problem(f"{where}, column '{header}': {message}; got {value!r}", file=table.name,
+                                        row=table.rows[index], column=header, field=canon, value=value,
+                                        allowed=allowed)))
 
     first_seen = {}
     for index, row in enumerate(frame.itertuples(index=False)):
@@ -194,17 +194,19 @@ def _validate(frame, table, kind, columns):
 def _check_vocabulary(record, index, kind, columns, report):
     domain = record["domain"].strip()
     if domain and taxonomy.normalise_domain(domain) is None:
-        report(index, "domain", domain, f"unknown domain; allowed: {', '.join(taxonomy.DOMAINS)} (or leave empty to infer)")
+        report(index, "domain", domain, f"unknown domain; allowed: {', '.join(taxonomy.DOMAINS)} (or leave empty "
+               "to infer)", allowed=taxonomy.DOMAINS)
     trl = record["trl"].strip()
     if trl and not (_TRL.match(trl) and 1 <= int(_TRL.match(trl).group(1)) <= 9):
-        report(index, "trl", trl, "TRL must be a whole number from 1 to 9")
+        report(index, "trl", trl, "TRL must be a whole number from 1 to 9", allowed="1-9")
     tier = record[kind.tier_column].strip()
     if kind.tier_column == "clearance":
         if taxonomy.normalise_clearance(tier) is None:
-            report(index, "clearance", tier, f"unknown security qualification; allowed: {', '.join(taxonomy.CLEARANCES)}")
+            report(index, "clearance", tier, f"unknown security qualification; allowed: "
+                   f"{', '.join(taxonomy.CLEARANCES)}", allowed=taxonomy.CLEARANCES)
     elif "classification" in columns and (not tier or taxonomy.normalise_classification(tier) is None):
         report(index, "classification", tier,
-               f"classification must be one of {', '.join(taxonomy.CLASSIFICATIONS)}")
+               f"classification must be one of {', '.join(taxonomy.CLASSIFICATIONS)}", allowed=taxonomy.CLASSIFICATIONS)
 
 
 def _clean(frame, kind, columns):

@@ -9,18 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import InputError
+from .xlsx import read_xlsx_grid
 
 #: How many leading rows may hold a title above the header row.
 HEADER_SEARCH_ROWS = 10
-#: Uncompressed XLSX bigger than this is refused (zip-bomb guard).
-MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
 
 
 @dataclass
@@ -98,7 +96,7 @@ def read_table(src, *, aliases, sheet=0) -> RawTable:
         raise InputError(f"{src}: no such file")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        grid = _read_xlsx(path, sheet)
+        grid = [[_cell(v) for v in row] for row in read_xlsx_grid(path, sheet)]
     elif suffix == ".json":
         return _read_json(path)
     elif suffix in (".csv", ".tsv", ".txt", ""):
@@ -184,37 +182,13 @@ def _read_csv(data: bytes, name: str):
         raise InputError(f"{name}: malformed CSV ({exc})") from None
 
 
-def _read_xlsx(path: Path, sheet):
-    from openpyxl import load_workbook
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            size = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise InputError(f"{path.name}: not a valid .xlsx workbook (is it a renamed CSV or .xls?)") from None
-    if size > MAX_XLSX_UNCOMPRESSED:
-        raise InputError(
-            f"{path.name}: the workbook unpacks to {size // 2**20} MiB, more than the "
-            f"{MAX_XLSX_UNCOMPRESSED // 2**20} MiB allowed; split it into smaller files"
-        )
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many unrelated types for corrupt files
-        raise InputError(f"{path.name}: cannot open the workbook ({type(exc).__name__}: {exc})") from None
-    try:
-        worksheet = book.worksheets[sheet] if isinstance(sheet, int) else book[sheet]
-    except (IndexError, KeyError):
-        raise InputError(f"{path.name}: no worksheet {sheet!r}; sheets are {book.sheetnames}") from None
-    grid = [[_cell(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
-    book.close()
-    return grid
-
-
 def _read_json(path: Path) -> RawTable:
     try:
         payload = json.loads(decode_text(path.read_bytes(), path.name))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path.name}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path.name}: the JSON is nested too deeply; expected a list of records") from None
     if isinstance(payload, dict):
         lists = [value for value in payload.values() if isinstance(value, list)]
         if len(lists) != 1:

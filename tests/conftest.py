@@ -1,16 +1,15 @@
-"""Shared fixtures: small hand-checkable records, the real default embedder, paths to shared data."""
+"""Shared fixtures: small hand-checkable records, the real default embedder (loaded once per test process),
+real CSL papers, and web apps on real SQLite files (helpers for them are in ``webapp_helpers.py``)."""
 import os
-from pathlib import Path
+import shutil
 
 import pandas as pd
 import pytest
+from webapp_helpers import CSL, admin_client, create_event, db_session, load_sample, make_app, rank
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DATA = ROOT / "data"
-CSL = ROOT.parent / "shared" / "data" / "csl" / "csl_papers.tsv"
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +62,58 @@ def embedder(tmp_path_factory):
     from matcher import Embedder
 
     return Embedder(cache_dir=os.environ.get("MATCHER_CACHE_DIR") or None)
+
+
+# --- web app ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(request, tmp_path):
+    if "sample_event" in request.fixturenames:
+        # Start from a copy of the ranked sample event, built once per session.
+        template = request.getfixturevalue("sample_template")
+        shutil.copy(template / "webapp.sqlite", tmp_path / "webapp.sqlite")
+        shutil.copytree(template / "instance", tmp_path / "instance")
+    app = make_app(tmp_path)
+    yield app
+    app.extensions["matcher_jobs"].shutdown()
+
+
+@pytest.fixture
+def client(app):
+    return admin_client(app)
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory):
+    """A database holding the sample event, imported through the web forms and ranked (lexical only)."""
+    folder = tmp_path_factory.mktemp("sample-event")
+    app = make_app(folder)
+    client = admin_client(app)
+    event_id = create_event(client, "示例对接会", tracks=["电子信息", "新材料", "先进制造与自动化", "高技术服务", "生物医药"],
+                            slots="6", tables="20", max_meetings="4")
+    assert event_id == 1
+    load_sample(client, event_id)
+    from webapp.models import Event
+    from webapp.services.events import verify_declared_qualifications
+
+    with app.app_context():  # as `flask load-sample` does: the sample qualifications count as verified
+        verify_declared_qualifications(db_session().get(Event, event_id))
+    rank(client, event_id)
+    app.extensions["matcher_jobs"].shutdown()
+    from webapp.db import db
+
+    with app.app_context():
+        db.engine.dispose()  # closes the last connection, which checkpoints the WAL into the file
+    return folder
+
+
+@pytest.fixture
+def sample_event(app):
+    """The id of the ranked sample event in this test's own copy of the database."""
+    return 1

@@ -4,8 +4,7 @@ import pandas as pd
 import pytest
 
 import matcher
-from matcher.neighbourhood import (SATURATION_TERMS, neighbourhood_size, profile_similarity, query_weights,
-                                   rank_profiles)
+from matcher.neighbourhood import SATURATION_TERMS, neighbourhood_size, profile_similarity, query_weights, rank_profiles
 
 LEXICAL_ONLY = {"semantic": 0.0, "lexical": 1.0, "domain": 0.0}
 

@@ -167,10 +167,10 @@ def test_errors_argument_is_checked(needs):
 
 
 def test_sample_data_loads_cleanly():
-    from conftest import SAMPLE_DATA
+    from webapp_helpers import SAMPLE
 
-    needs = load_needs(SAMPLE_DATA / "needs.csv")
-    capabilities = load_capabilities(SAMPLE_DATA / "capabilities.csv")
+    needs = load_needs(SAMPLE / "needs.csv")
+    capabilities = load_capabilities(SAMPLE / "capabilities.csv")
     assert len(needs) >= 60 and len(capabilities) >= 60
     assert needs["domain_inferred"].any() and capabilities["domain_inferred"].any()
     assert set(needs["clearance"]) >= {"无", "三级", "二级"}

@@ -238,11 +238,16 @@ def check_invariants(plan, pairs, kwargs):
 def check_nothing_lost(plan, pairs):
     left = plan.unscheduled[plan.unscheduled["kind"] == "pair"]
     met = set(zip(plan.meetings["need_id"], plan.meetings["capability_id"]))
+    topics = {tuple(t) for ts in plan.meetings["topics"] for t in ts}
     unplanned = set(zip(left["need_id"], left["capability_id"]))
-    assert not met & unplanned
-    assert met | unplanned == set(zip(pairs["need_id"], pairs["capability_id"]))
+    assert not met & unplanned and not topics & unplanned and not met & topics
+    assert met | topics | unplanned == set(zip(pairs["need_id"], pairs["capability_id"]))
     assert len(left) == len(unplanned) and len(plan.meetings) == len(met)
     assert left["reason"].str.len().gt(0).all()
+    orgs = {(n, c): (a, b) for n, c, a, b in zip(pairs["need_id"], pairs["capability_id"], pairs["need_org"],
+                                                  pairs["capability_org"])}
+    for row in plan.meetings.itertuples():  # a topic belongs to the same two organisations as its meeting
+        assert all(orgs[tuple(t)] == (row.need_org, row.capability_org) for t in row.topics)
 
 
 # --------------------------------------------------------------------------- oracle tests
@@ -307,9 +312,19 @@ def test_one_meeting_per_org_pair_takes_best_pair():
     plan = schedule_meetings(pairs, slots=2, tables=2)
     assert set(zip(plan.meetings["need_id"], plan.meetings["capability_id"])) == {
         ("N2", "C2"), ("N1", "C3")}
-    reason = plan.unscheduled.set_index("need_id").at["N1", "reason"]
-    assert reason == "双方已在其他需求/成果上会面（同一对单位不重复会面）"
+    topics = dict(zip(plan.meetings["need_id"], plan.meetings["topics"]))
+    assert topics == {"N2": [("N1", "C1")], "N1": []}  # the other topic is discussed in the same meeting
+    assert plan.unscheduled.empty
     assert plan.status == "optimal" and plan.objective == pytest.approx(1.4)
+
+
+def test_a_second_locked_pair_of_the_same_organisations_is_a_topic_never_dropped():
+    pairs = _pairs([("N1", "C1", "甲企业", "乙所", 0.4), ("N2", "C2", "甲企业", "乙所", 0.9)])
+    locked = pd.DataFrame({"need_id": ["N1", "N2"], "capability_id": ["C1", "C2"], "slot": [2, 2]})
+    plan = schedule_meetings(pairs, slots=2, tables=1, locked=locked.iloc[:1])
+    meeting = plan.meetings.iloc[0]
+    assert (meeting["need_id"], meeting["capability_id"], meeting["slot"]) == ("N1", "C1", 2)
+    assert meeting["topics"] == [("N2", "C2")] and plan.unscheduled.empty
 
 
 def test_reasons_for_veto_clearance_same_org_and_cap():

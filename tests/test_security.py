@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from sqlalchemy import func, select, text
-from test_webapp_fixtures import (
+from webapp_helpers import (
     ADMIN_PASSWORD,
     CAPABILITY_HEADER,
     NEED_HEADER,
@@ -31,7 +31,6 @@ from test_webapp_fixtures import (
 from webapp.db import db
 from webapp.models import AuditEntry, LoginAttempt, Need
 
-pytest_plugins = ["test_webapp_fixtures"]
 FORMULA = ("=", "+", "-", "@")
 
 
@@ -126,8 +125,8 @@ def test_a_session_cookie_copied_before_logout_is_dead_after_it(app):
 
 @pytest.mark.parametrize("change", ["bump", "deactivate"])
 def test_revoking_in_the_database_ends_an_active_session(app, change):
-    from webapp.auth import revoke_sessions
     from webapp.models import User
+    from webapp.services.accounts import revoke_sessions
 
     user_id = ensure_user(app, "test-admin")
     client = login(app.test_client(), "test-admin")
@@ -228,6 +227,13 @@ def test_unverified_or_expired_qualification_counts_as_none(app):
     assert "view_restricted" in audit_actions(app)
     expired = dict(form, expires_on=(dt.date.today() - dt.timedelta(days=1)).isoformat())
     assert admin.post("/admin/organisations", data=expired).status_code == 302
+    assert seen() == {"C1", "C2"}  # a date in the past is refused, the verified qualification stands
+    from webapp.models import Organisation
+
+    with app.app_context():  # time passes: the certificate expires
+        db.session.scalar(select(Organisation).where(Organisation.name == "保密企业")).expires_on = \
+            dt.date.today() - dt.timedelta(days=1)
+        db.session.commit()
     assert seen() == {"C1"}
     assert member.get(f"/events/{event_id}/capabilities/C2").status_code == 404
     assert admin.post("/admin/organisations", data=dict(form, certificate_no="")).status_code == 302

@@ -14,7 +14,7 @@ import re
 import zipfile
 
 import pytest
-from test_webapp_fixtures import (
+from webapp_helpers import (
     CAPABILITY_HEADER,
     NEED_HEADER,
     admin_client,
@@ -80,7 +80,7 @@ def world(tmp_path_factory):
         assert admin.post(f"/events/{event_id}/pairings/bulk", data={"per_need": "2"}).status_code == 302
     event_a = events["A"]["id"]
     assert admin.post(f"/events/{event_a}/schedule/run").status_code == 302
-    from test_webapp_fixtures import latest_job_id
+    from webapp_helpers import latest_job_id
 
     assert wait_for_job(admin, event_a, latest_job_id(app, event_a, "schedule"))["status"] == "done"
     from sqlalchemy import select
@@ -109,6 +109,8 @@ def world(tmp_path_factory):
             ensure_user(app, f"org-{label}", "organiser", PASSWORD, event_ids=[event["id"]])
             users[f"org-{label}"] = {"role": "organiser", "event": label}
         ensure_user(app, "analyst", "analyst", PASSWORD)
+        ensure_user(app, "officer", "security", PASSWORD)  # verifies qualifications; sees no event data
+        users["officer"] = {"role": "security", "org": None}
         accepted = {(d.event_id, d.need_id, d.capability_id) for d in db.session.scalars(
             select(Decision).where(Decision.status == "accepted"))}
         by_id = {i["id"]: i for i in items}
@@ -137,6 +139,8 @@ def may_see_event(world, user, label):
         return True
     if role == "organiser":
         return user["event"] == label
+    if role == "security":
+        return False
     return participates(world, user["org"], label)
 
 
@@ -224,7 +228,7 @@ def concrete_urls(app, world):
                      ("api.search", f"/api{base}/search?q={TOPIC}&target={target}&limit=50")]
         urls += [("api.suggestions", f"/api{base}/suggestions?{key}={value}&limit=100&eligible=0")
                  for key in ("need_id", "capability_id") for value in ids[key]]
-        urls += [("schedule.agendas", f"{base}/agendas?org={org}") for org in ids["org"]]
+        urls += [("planning.agendas", f"{base}/agendas?org={org}") for org in ids["org"]]
         urls += [("suggestions.need", f"{base}/needs/{n}?eligible=0") for n in ids["need_id"]]
     return urls
 
@@ -289,3 +293,82 @@ def test_every_user_sees_what_they_may(world):
     assert tiers_seen["ent-甲企业"] == set(TIERS) and tiers_seen["ent-丁企业"] == {"公开"}
     assert tiers_seen["ent-戊企业"] == {"公开"} and tiers_seen["ent-丙企业"] == {"公开", "内部", "秘密"}
     assert set(CLEARANCES) >= {u.get("clearance", "无") for u in world["users"].values()}
+
+
+def test_no_write_path_breaks_the_clearance_rule(world):
+    """The matrix for writes: every user tries random accepts, locks, requests, verifications and a schedule run
+    across both events and every tier. Each attempt must succeed exactly when the issue's rules allow it, and
+    afterwards no accepted, locked, requested or scheduled pair breaks the clearance rule. Runs last: it changes
+    the world."""
+    from sqlalchemy import func, select
+
+    from webapp.db import db
+    from webapp.models import Decision, Meeting, MeetingRequest, Need, Organisation
+    from webapp.visibility import effective_clearance
+
+    app, rng = world["app"], random.Random(20261130)
+    clearance = {u["org"]: u["clearance"] for u in world["users"].values() if u["role"] == "enterprise"}
+    needs = [i for i in world["items"] if i["kind"] == "need"]
+    capabilities = [i for i in world["items"] if i["kind"] == "capability"]
+    with app.app_context():
+        pending = {(r.event_id, r.need_id, r.capability_id) for r in db.session.scalars(
+            select(MeetingRequest).where(MeetingRequest.status == "pending"))}
+    event_id = {label: e["id"] for label, e in world["events"].items()}
+    attempts = successes = 0
+    for username, user in world["users"].items():
+        client = admin_client(app) if username == "admin" else login(app.test_client(), username, PASSWORD)
+        for _ in range(25):
+            need, capability = rng.choice(needs), rng.choice(capabilities)
+            same_event = need["event"] == capability["event"]
+            label = need["event"]
+            rule = clearance_allows(clearance.get(need["org"], "无"), capability["tier"])
+            runs = user["role"] == "admin" or (user["role"] == "organiser" and user["event"] == label)
+            action = rng.choice(["accept", "lock"])
+            response = client.post(f"/api/events/{event_id[label]}/decisions",
+                                   json={"need_id": need["id"], "capability_id": capability["id"], "action": action})
+            attempts += 1
+            expected = runs and same_event and rule
+            assert (response.status_code == 200) == expected, (username, need, capability, response.status_code)
+            successes += expected
+            # A meeting request, as a form post; stored exactly when the requester's organisation is a side,
+            # both records are visible to it, the rule holds and no request for the pair is pending.
+            with app.app_context():
+                before = db.session.scalar(select(func.count()).select_from(MeetingRequest))
+            client.post(f"/events/{event_id[label]}/requests", data={
+                "need_id": need["id"], "capability_id": capability["id"], "requester": "probe", "contact": "x"})
+            with app.app_context():
+                stored = db.session.scalar(select(func.count()).select_from(MeetingRequest)) - before
+            member = user["role"] in ("institute", "enterprise") and user["org"] in (need["org"], capability["org"])
+            may = (member and may_see(world, user, need) and may_see(world, user, capability)) or \
+                user["role"] in ("admin",) or (user["role"] == "organiser" and user["event"] == label)
+            key = (event_id[label], need["id"], capability["id"])
+            expected = may and same_event and rule and key not in pending
+            assert stored == int(expected), (username, need["id"], capability["id"], stored)
+            if stored:
+                pending.add(key)
+        if user["role"] not in ("admin", "security"):
+            target = rng.choice(sorted(clearance))
+            response = client.post("/admin/organisations", data={
+                "name": target, "clearance": "一级", "certificate_no": "FAKE-1", "expires_on": "2099-12-31"})
+            assert response.status_code == 403, (username, response.status_code)
+    assert successes > 10 and attempts > 200
+    admin = admin_client(app)
+    assert admin.post(f"/events/{event_id['A']}/schedule/run").status_code == 302
+    from webapp_helpers import latest_job_id
+
+    assert wait_for_job(admin, event_id["A"], latest_job_id(app, event_id["A"], "schedule"))["status"] == "done"
+    with app.app_context():
+        tiers = {i["id"]: i["tier"] for i in capabilities}
+        orgs = {n.need_id: n.org for n in db.session.scalars(select(Need))}
+        today = dt.date.today()
+        verified = {o.name: effective_clearance(o, today) for o in db.session.scalars(select(Organisation))}
+        assert {k: v for k, v in verified.items() if k in clearance} == clearance  # nobody raised a qualification
+        pairs = [(d.need_id, d.capability_id, "decision") for d in db.session.scalars(
+            select(Decision).where(Decision.status == "accepted"))]
+        pairs += [(r.need_id, r.capability_id, "request") for r in db.session.scalars(
+            select(MeetingRequest).where(MeetingRequest.status.in_(("pending", "approved"))))]
+        meetings = [(m.need_id, m.capability_id, "meeting") for m in db.session.scalars(select(Meeting))]
+        assert meetings
+        broken = [p for p in pairs + meetings
+                  if not clearance_allows(verified.get(orgs[p[0]], "无"), tiers[p[1]])]
+    assert broken == []

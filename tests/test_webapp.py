@@ -2,12 +2,10 @@
 import re
 
 from sqlalchemy import inspect
-from test_webapp_fixtures import admin_client, create_event, csrf_login, make_app
+from webapp_helpers import admin_client, create_event, csrf_login, make_app
 
 from webapp import create_app
 from webapp.models import Event, OrgHistory, Outcome
-
-pytest_plugins = ["test_webapp_fixtures"]
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
@@ -149,8 +147,8 @@ def test_dashboard_counts_per_domain_and_outcomes(client, app, sample_event):
     assert "9 项：2 电子信息，2 新材料，4 先进制造与自动化，1 生物医药" in page
     bad = client.post(f"/events/{sample_event}/outcomes", data={"domain": "火星", "count": "0"}, follow_redirects=True)
     text = bad.get_data(as_text=True)
-    assert "请选择领域" in text and "项目数须为正整数" in text and "请选择配对或填写签约内容" in text
-    from test_webapp_fixtures import db_count
+    assert "请选择领域" in text and "项目数须为 1–10000 的整数" in text and "请选择配对或填写签约内容" in text
+    from webapp_helpers import db_count
 
     assert db_count(app, Outcome, event_id=sample_event) == 5
     assert db_count(app, OrgHistory, kind="signed") == 1

@@ -2,9 +2,7 @@
 import re
 
 import pytest
-from test_webapp_fixtures import admin_client, create_event, csrf_login, load_sample, make_app, wait_for_job
-
-pytest_plugins = ["test_webapp_fixtures"]
+from webapp_helpers import admin_client, create_event, csrf_login, load_sample, make_app, wait_for_job
 
 ERROR_KEYS = {"ok", "error", "errors", "status"}
 
@@ -65,7 +63,7 @@ def test_schedule_and_search_endpoints(client, app, sample_event):
         "ok": True, "run": None, "meetings": [], "unscheduled": []}
     client.post(f"/events/{sample_event}/pairings/bulk", data={"per_need": "1"})
     client.post(f"/events/{sample_event}/schedule/run")
-    from test_webapp_fixtures import latest_job_id
+    from webapp_helpers import latest_job_id
 
     wait_for_job(client, sample_event, latest_job_id(app, sample_event, "schedule"))
     body = client.get(f"/api/events/{sample_event}/schedule").get_json()

@@ -6,7 +6,7 @@ import zipfile
 import openpyxl
 import pytest
 from sqlalchemy import select
-from test_webapp_fixtures import (
+from webapp_helpers import (
     CAPABILITY_HEADER,
     NEED_HEADER,
     admin_client,
@@ -25,8 +25,6 @@ from test_webapp_fixtures import (
 
 from webapp.db import db
 from webapp.models import Decision, Meeting, MeetingRequest, OrgHistory, Suggestion
-
-pytest_plugins = ["test_webapp_fixtures"]
 
 
 def unmarked(page):
@@ -120,15 +118,15 @@ def test_suggestion_filters(client, sample_event):
     assert client.get(f"/events/{sample_event}/needs/NOPE").status_code == 404
 
 
-def test_clearance_filter_uses_current_records(client, app, sample_event):
-    """A qualification lowered by a re-import hides pairs it no longer allows (until re-ranking)."""
+def test_clearance_filter_uses_current_qualifications(client, app, sample_event):
+    """A qualification withdrawn after the ranking hides the pairs it no longer allows (until re-ranking)."""
     with app.app_context():
         pair = db.session.scalar(select(Suggestion).where(Suggestion.event_id == sample_event,
                                                           Suggestion.direction == "need",
                                                           Suggestion.capability_classification == "秘密"))
         need_id, capability_id = pair.need_id, pair.capability_id
-    rows = [need_row(need_id, clearance="无", org=pair.need_org, title=pair.need_title)]
-    import_file(client, sample_event, "need", csv_bytes(NEED_HEADER, rows), "lowered.csv")
+    withdraw = {"name": pair.need_org, "clearance": "无", "certificate_no": "", "expires_on": ""}
+    assert client.post("/admin/organisations", data=withdraw).status_code == 302
     base = f"/events/{sample_event}/needs/{need_id}"
     assert f'id="s-{capability_id}"' not in client.get(base).get_data(as_text=True)
     shown = client.get(base + "?eligible=0").get_data(as_text=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from sqlalchemy import text
-from test_webapp_fixtures import (
+from webapp_helpers import (
     CAPABILITY_HEADER,
     NEED_HEADER,
     capability_row,
@@ -18,8 +18,6 @@ from test_webapp_fixtures import (
 )
 
 from webapp.models import Capability, ImportBatch, Need
-
-pytest_plugins = ["test_webapp_fixtures"]
 
 
 @pytest.fixture

@@ -15,9 +15,13 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
-BLUEPRINTS = ("site", "auth", "admin", "events", "dashboard", "imports", "suggestions", "pairings", "meeting_requests", "schedule",
-              "roadshow", "exports", "search", "api")
+#: The largest id an ``int`` URL part (or form field naming a row) may carry.
+MAX_RECORD_ID = 2**31 - 1
+#: Blueprints under ``webapp/views``, each named like the service it calls (``webapp/services``).
+BLUEPRINTS = ("site", "auth", "account", "admin", "qualifications", "events", "outcomes", "imports", "ranking", "suggestions",
+              "pairs", "meeting_requests", "planning", "participation", "inbox", "roadshow", "exports", "search", "api")
 
 
 def create_app(test_config=None):
@@ -48,6 +52,8 @@ def create_app(test_config=None):
         SUGGESTIONS_TOP_K=10,
         SCHEDULE_TIME_LIMIT=30.0,
         JOB_WORKERS=1,
+        # Load the embedding model in the background at start-up (not in tests).
+        WARM_UP_MODEL=True,
         PAGE_CACHE_BYTES=64 * 1024 * 1024,
         SAMPLE_DATA_DIR=None,
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
@@ -73,17 +79,30 @@ def create_app(test_config=None):
 
         app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app, os.environ)
     _init_extensions(app)
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     for name in BLUEPRINTS:
-        module = __import__(f"{__name__}.{name}", fromlist=["bp"])
+        module = __import__(f"{__name__}.views.{name}", fromlist=["bp"])
         # Every state-changing request needs a CSRF token, the API's included (X-CSRFToken header).
         app.register_blueprint(module.bp)
     return app
 
 
+class RecordIdConverter(IntegerConverter):
+    """``<int:…>`` within the database's integer range (32-bit on PostgreSQL): a larger id is a 404.
+
+    Without the bound, ``/events/99999999999999999999`` reached the database and failed with an
+    OverflowError (500).
+    """
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_RECORD_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def _init_extensions(app):
     from flask_wtf.csrf import CSRFProtect
 
-    from . import audit, auth, cache, cli, db, errors, i18n, state, ui
+    from . import access, audit, cache, changes, cli, db, errors, i18n, state, ui  # noqa: F401 (changes: hooks)
 
     db.init_app(app)
     i18n.init_app(app)
@@ -91,8 +110,9 @@ def _init_extensions(app):
     state.init_app(app)
     ui.init_app(app)
     cli.init_app(app)
+    # Who is logged in is known before the CSRF check, so its error page still shows the user's header.
+    access.init_app(app)
     CSRFProtect(app)
-    auth.init_app(app)
     audit.init_app(app)
     cache.init_app(app)
 

@@ -1,24 +1,26 @@
 """A per-process cache of rendered GET responses, keyed by the event's ``data_version``.
 
-Every change that a page shows bumps ``Event.data_version`` (imports, rankings,
-decisions, schedules, job state changes), so a cached page is never stale.
-Session-specific parts stay live: the CSRF token is rendered as a placeholder
-and filled in per response, and nothing is cached while flash messages wait.
+Every write to an event's records bumps ``Event.data_version`` (:mod:`webapp.changes`), so a
+cached page is never stale. Nothing per-session is ever shared: entries are per user (pages
+carry the user's name and their rights), the session's CSRF token is cut out of the stored
+body, however the page rendered it, and put back for each response, and nothing is cached
+while flash messages wait.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import threading
 from collections import OrderedDict
 
-from flask import abort, current_app, g, make_response, request, session
+from flask import abort, current_app, make_response, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
 from sqlalchemy import bindparam, select
 
 from .db import db
 from .models import Event
+from .services import inbox
 from .visibility import can_see_event, current_viewer
 
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
@@ -65,18 +67,20 @@ def cached(view):
             return view(*args, **kwargs)
         event_id = kwargs["event_id"]
         version = _data_version(event_id)
-        if version is None or not can_see_event(event_id):
+        if version is None or not can_see_event(current_viewer(), event_id):
             abort(404)
-        # Pages differ by viewer (visibility), so the viewer's scope is part of the key.
-        key = (request.endpoint, request.full_path, str(get_locale()), event_id, version, current_viewer().cache_key)
+        viewer = current_viewer()
+        # Per user: pages show the user's name and what their rights allow. The date: a qualification
+        # that expires at midnight changes what pages show.
+        key = (request.endpoint, request.full_path, str(get_locale()), event_id, version, viewer.user_id,
+               viewer.cache_key, dt.date.today(), inbox.unread_count(viewer))  # the header shows the unread count
         entry = cache.get(key)
         if entry is None:
-            g.defer_csrf = True
             response = make_response(view(*args, **kwargs))
-            g.defer_csrf = False
             if response.status_code != 200 or response.direct_passthrough:
-                return _fill(response)
-            entry = (response.get_data(), response.status_code, response.content_type)
+                return response
+            body = response.get_data().replace(generate_csrf().encode(), CSRF_PLACEHOLDER.encode())
+            entry = (body, response.status_code, response.content_type)
             cache.put(key, entry)
         body, status, content_type = entry
         return _fill(current_app.response_class(body, status=status, content_type=content_type))
@@ -97,12 +101,6 @@ def _fill(response):
     return response
 
 
-def csrf_token():
-    """The template global ``csrf_token()``: a placeholder while a page is rendered for the cache."""
-    return Markup(CSRF_PLACEHOLDER) if g.get("defer_csrf") else generate_csrf()
-
-
 def init_app(app):
     size = app.config["PAGE_CACHE_BYTES"]
     app.extensions["page_cache"] = PageCache(size) if size else None
-    app.jinja_env.globals["csrf_token"] = csrf_token

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from .db import db
 from .models import Event, Job
+from .visibility import ROLES
 
 SAMPLE_NAME = "示例：军民科技合作项目对接会"
 
@@ -33,8 +34,8 @@ def _demo_accounts(event):
     """Create (or reset the passwords of) a demo administrator and the sample event's organiser; print them."""
     from sqlalchemy import select
 
-    from .auth import create_user, hash_password, revoke_sessions
     from .models import OrganiserEvent, User
+    from .services.accounts import create_user, hash_password, revoke_sessions
 
     for username, role in (("admin", "admin"), ("organiser", "organiser")):
         password = secrets.token_urlsafe(12)
@@ -52,14 +53,14 @@ def _demo_accounts(event):
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["admin", "organiser", "institute", "enterprise", "analyst"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--org", default=None, help="Organisation name (required for institute and enterprise members).")
 @click.option("--event", "events", type=int, multiple=True, help="Event id an organiser runs (repeatable).")
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from the first line of stdin.")
 @with_appcontext
 def create_user_command(username, role, org, events, password_stdin):
     """Create an account; the password is read from stdin so it stays out of shell history."""
-    from .auth import create_user
+    from .services.accounts import create_user
 
     password = sys.stdin.readline().rstrip("\r\n")
     for event_id in events:

@@ -11,10 +11,9 @@ from pathlib import Path
 
 from flask_migrate import Migrate, upgrade
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event, inspect, update
+from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
 
-INTERRUPTED = "interrupted"
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
 
@@ -35,7 +34,7 @@ def database_uri(app, environ):
 
 
 def init_app(app):
-    """Bind the database and migrations to ``app``; migrate and recover jobs when configured."""
+    """Bind the database and migrations to ``app``; migrate when configured."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
@@ -47,8 +46,6 @@ def init_app(app):
         auto = app.config["AUTO_MIGRATE"]
         if auto or (auto is None and db.engine.dialect.name == "sqlite"):
             upgrade(directory=MIGRATIONS_DIR)
-        if inspect(db.engine).has_table("jobs"):
-            _fail_interrupted_jobs()
 
 
 def _sqlite_pragmas(connection, _record):
@@ -58,11 +55,3 @@ def _sqlite_pragmas(connection, _record):
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def _fail_interrupted_jobs():
-    from .models import Job
-
-    db.session.execute(update(Job).where(Job.status.in_(("queued", "running")))
-                       .values(status="failed", error=INTERRUPTED))
-    db.session.commit()

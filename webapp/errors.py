@@ -12,14 +12,17 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, UnprocessableEntity
 
 from matcher import MatcherError
+from matcher.errors import PROBLEM_KEYS, problem
 
 
 class ValidationFailed(UnprocessableEntity):
-    """422 with a list of field problems (``{"field": ..., "message": ...}``)."""
+    """422 with a list of problems, each in matcher's one shape (:func:`matcher.errors.problem`: file, row,
+    column, field, value, allowed, message); callers may give only some keys, e.g. ``field`` and ``message``."""
 
     def __init__(self, message, errors=()):
         super().__init__(message)
-        self.errors = list(errors)
+        self.errors = [problem(p.get("message") or str(message), **{k: p.get(k) for k in PROBLEM_KEYS
+                                                                    if k != "message"}) for p in errors]
 
 
 def wants_json():
@@ -45,13 +48,25 @@ def handle_error(error):
         response = jsonify({"ok": False, "error": message, "errors": errors, "status": status})
         response.status_code = status
         return response
-    return render_template("errors/error.html", status=status, message=message), status
+    return render_template("errors/error.html", status=status, message=message, typed=_typed(error)), status
+
+
+def _typed(error):
+    """What the user typed into a form refused as expired, to copy into the form again (never passwords)."""
+    if not isinstance(error, CSRFError) or request.method != "POST":
+        return []
+    return [(name, value) for name, value in request.form.items(multi=True)
+            if value.strip() and name not in ("csrf_token", "next") and "password" not in name][:30]
 
 
 def _message(error):
     if isinstance(error, CSRFError):
         return _("表单已过期或来源无效，请刷新页面后重试。")
     if isinstance(error, ValidationFailed) or error.code in (400, 422):
+        return error.description
+    from .access import AccessDenied
+
+    if isinstance(error, AccessDenied):
         return error.description
     return {
         401: _("请先登录。"),
@@ -71,9 +86,12 @@ def _max_mib():
     return f"{limit / 2**20:.3g}"
 
 
-def _plain(problem):
-    return {key: (value if isinstance(value, (str, int, float, bool, type(None))) else str(value))
-            for key, value in dict(problem).items()}
+def _plain(item):
+    def plain(value):
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+    return {key: plain(value) for key, value in dict(item).items()}
 
 
 def init_app(app):

@@ -235,6 +235,8 @@ class Meeting(db.Model):
     capability_org: Mapped[str] = mapped_column(String(200))
     score: Mapped[float] = mapped_column(Float)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Other accepted pairs of the same two organisations, discussed in this meeting: [[need_id, capability_id], …].
+    topics: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class Unscheduled(db.Model):
@@ -283,7 +285,40 @@ class Outcome(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     domain: Mapped[str] = mapped_column(String(40))
     count: Mapped[int] = mapped_column(Integer, default=1)
+    # 技术合同 type (技术开发, 技术转让, 技术许可, 技术咨询, 技术服务) and amount in 万元, when known.
+    contract_type: Mapped[str] = mapped_column(String(16), default="")
+    amount: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class WithheldMatch(db.Model):
+    """A strong match the clearance rule keeps from a need: organisers see it with the reason, members never."""
+
+    __tablename__ = "withheld_matches"
+    __table_args__ = (Index("ix_withheld_need", "event_id", "need_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    need_id: Mapped[str] = mapped_column(String(64))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    # The rank the capability would have among the need's suggestions if the rule allowed it.
+    would_rank: Mapped[int] = mapped_column(Integer)
+
+
+class InboxMessage(db.Model):
+    """A notice for an organisation's members or for one user; text rendered in the reader's language."""
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (Index("ix_inbox_recipient", "recipient_org", "recipient_user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_org: Mapped[str | None] = mapped_column(String(200))
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    link: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class OrgHistory(db.Model):

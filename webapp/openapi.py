@@ -39,7 +39,12 @@ def _schemas():
     return {
         "Error": {"type": "object", "required": ["ok", "error", "errors", "status"], "properties": {
             "ok": {"type": "boolean", "const": False}, "error": string, "status": integer,
-            "errors": {"type": "array", "items": {"type": "object"}}}},
+            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}},
+        "Problem": {"type": "object", "required": ["message"], "description": (
+            "One problem, the same shape as matcher's validation problems; unknown parts are null."),
+            "properties": {"file": {"type": ["string", "null"]}, "row": {"type": ["integer", "string", "null"]},
+                           "column": {"type": ["string", "null"]}, "field": {"type": ["string", "null"]},
+                           "value": {}, "allowed": {}, "message": string}},
         "Event": {"type": "object", "properties": {
             "id": integer, "name": string, "date": {"type": ["string", "null"], "format": "date"}, "venue": string,
             "tracks": {"type": "array", "items": string}, "slots": integer, "slot_minutes": integer,

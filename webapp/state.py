@@ -16,6 +16,8 @@ from flask import current_app
 from matcher import Embedder, MatcherError
 
 _EMBEDDER_LOCK = threading.Lock()
+#: The error of a job that a restart interrupted.
+INTERRUPTED = "interrupted"
 
 
 def get_embedder():
@@ -70,7 +72,6 @@ class JobRunner:
         with self.app.app_context():
             job = db.session.get(Job, job_id)
             job.status, job.started_at, job.progress = "running", _now(), 1
-            _touch(job.event_id)
             db.session.commit()
 
             def progress(percent, stage=""):
@@ -89,23 +90,38 @@ class JobRunner:
             else:
                 job.status, job.progress = "done", 100
             job.finished_at = _now()
-            _touch(job.event_id)
             db.session.commit()
             db.session.remove()
 
 
-def _touch(event_id):
-    """Bump the event's data version: pages show job states, and the page cache keys on it."""
-    from sqlalchemy import update
+def warm_up(app):
+    """Load the embedding model in a background thread, so the first ranking does not wait for it.
 
-    from .db import db
-    from .models import Event
+    ``app.extensions["matcher_model_state"]`` says "loading", "ready" or "failed" meanwhile.
+    """
+    def load():
+        with app.app_context():
+            try:
+                get_embedder()
+            except Exception:  # reported on the first ranking, which loads it again
+                app.logger.exception("loading the embedding model in the background failed")
+                app.extensions["matcher_model_state"] = "failed"
+            else:
+                app.extensions["matcher_model_state"] = "ready"
 
-    db.session.execute(update(Event).where(Event.id == event_id).values(data_version=Event.data_version + 1))
+    app.extensions["matcher_model_state"] = "loading"
+    threading.Thread(target=load, name="matcher-model-warm-up", daemon=True).start()
 
 
 def init_app(app):
-    """Create the app's job runner and close it when the process exits."""
+    """Create the app's job runner and close it when the process exits.
+
+    Jobs a previous process left queued or running can never finish: they are marked failed
+    (``error = "interrupted"``) so their pages offer to start again.
+    """
+    _fail_interrupted_jobs(app)
+    if app.config["WARM_UP_MODEL"] and not app.testing and (app.config["MATCHER_WEIGHTS"] or {}).get("semantic", 1):
+        warm_up(app)
     runner = JobRunner(app, max_workers=app.config["JOB_WORKERS"])
     app.extensions["matcher_jobs"] = runner
     atexit.register(runner.shutdown)
@@ -117,3 +133,16 @@ def get_jobs():
 
 def _now():
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _fail_interrupted_jobs(app):
+    from sqlalchemy import inspect, select
+
+    from .db import db
+    from .models import Job
+
+    with app.app_context():
+        if inspect(db.engine).has_table("jobs"):
+            for job in db.session.scalars(select(Job).where(Job.status.in_(("queued", "running")))):
+                job.status, job.error = "failed", INTERRUPTED
+            db.session.commit()

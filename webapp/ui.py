@@ -17,14 +17,15 @@ from .models import Event
 
 #: Event tabs: (endpoint, label, key).
 EVENT_TABS = (
-    ("dashboard.show", _l("概览"), "dashboard"),
+    ("outcomes.show", _l("概览"), "dashboard"),
     ("imports.index", _l("导入数据"), "imports"),
     ("suggestions.needs", _l("需求推荐"), "needs"),
     ("suggestions.capabilities", _l("成果推荐"), "capabilities"),
     ("search.orgs", _l("参会单位"), "orgs"),
-    ("pairings.index", _l("对接配对"), "pairings"),
-    ("requests.index", _l("会面申请"), "requests"),
-    ("schedule.show", _l("会面日程"), "schedule"),
+    ("pairs.index", _l("对接配对"), "pairings"),
+    ("meeting_requests.index", _l("会面申请"), "requests"),
+    ("participation.agenda", _l("我的日程"), "my_agenda"),
+    ("planning.show", _l("会面日程"), "schedule"),
     ("roadshow.show", _l("路演安排"), "roadshow"),
     ("exports.index", _l("导出"), "exports"),
     ("events.edit", _l("设置"), "settings"),
@@ -36,11 +37,14 @@ VOCABULARY = {
     "高技术服务": _l("高技术服务"), "生物医药": _l("生物医药"), "其他": _l("其他"),
     "无": _l("无"), "三级": _l("三级"), "二级": _l("二级"), "一级": _l("一级"),
     "公开": _l("公开"), "内部": _l("内部"), "秘密": _l("秘密"), "机密": _l("机密"),
+    "技术开发": _l("技术开发"), "技术转让": _l("技术转让"), "技术许可": _l("技术许可"), "技术咨询": _l("技术咨询"),
+    "技术服务": _l("技术服务"),
 }
 
 #: Display names of the account roles.
 ROLE_LABELS = {"admin": _l("管理员"), "organiser": _l("组织方"), "institute": _l("院所成员"),
-               "enterprise": _l("企业成员"), "analyst": _l("分析员")}
+               "enterprise": _l("企业成员"), "analyst": _l("分析员"),
+               "security": _l("保密审查员")}
 
 #: Badge colour of qualifications and tiers: from open (0) to most restricted (3).
 TIER_CLASS = {"无": 0, "公开": 0, "三级": 1, "内部": 1, "二级": 2, "秘密": 2, "一级": 3, "机密": 3}
@@ -48,13 +52,13 @@ TIER_CLASS = {"无": 0, "公开": 0, "三级": 1, "内部": 1, "二级": 2, "秘
 
 def get_event(event_id):
     """The event or 404 (also when the viewer may not see it); made available to templates as ``event``."""
-    from .visibility import can_see_event
+    from .visibility import can_see_event, current_viewer
 
     event = g.get("event")
     if event is not None and event.id == event_id:
         return event
     event = db.session.get(Event, event_id)
-    if event is None or not can_see_event(event_id):
+    if event is None or not can_see_event(current_viewer(), event_id):
         abort(404)
     g.event = event
     return event
@@ -117,10 +121,15 @@ def _stage_label(stage):
 
 
 def init_app(app):
-    from .visibility import contact, is_organiser
+    from . import visibility
+    from .services import inbox
 
-    app.jinja_env.globals.update(role_label=lambda role: ROLE_LABELS.get(role, role), contact=contact,
-                                 is_organiser=is_organiser)
+    # Templates render inside a request: their helpers ask about the request's viewer.
+    app.jinja_env.globals.update(
+        role_label=lambda role: ROLE_LABELS.get(role, role),
+        contact=lambda record: visibility.contact(visibility.current_viewer(), record),
+        is_organiser=lambda event_id: visibility.is_organiser(visibility.current_viewer(), event_id),
+        inbox_unread=lambda: inbox.unread_count(visibility.current_viewer()))
     app.jinja_env.filters["highlight"] = highlight
     app.jinja_env.filters["label"] = lambda value: VOCABULARY.get(value, value)
     app.jinja_env.filters["keywords"] = lambda value: _l("、").join(k for k in str(value or "").split(";") if k)

@@ -15,13 +15,17 @@ member         records                     *effective* clearance allows, and its
 institute      same                        all needs; its own capabilities             same
 member
 analyst        all (read-only)             all needs; 公开 capabilities only            never
+security       none                        none (verifies qualifications only)         never
 (nobody)       none                        none                                        never
 =============  ==========================  ==========================================  =========================
 
 A suggestion, decision, meeting or request is visible when both of its records are.
 An organisation's clearance is effective only while verified and unexpired, else 无.
-Outside a request (CLI commands and background jobs) the system sees everything; inside
-a request without a logged-in user nothing is visible (fail closed).
+
+Who is looking is always an argument: every function here takes the :class:`Viewer` first,
+and nothing falls back to "sees everything". Views pass the request's viewer (``g.viewer``,
+:func:`current_viewer`); background jobs and CLI commands pass :data:`SYSTEM` on purpose. A
+request without a logged-in user is :data:`ANONYMOUS` and sees nothing (fail closed).
 """
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ from matcher import CLASSIFICATIONS, clearance_allows
 from .db import db
 from .models import Capability, Decision, Need, Organisation, OrganiserEvent
 
-ROLES = ("admin", "organiser", "institute", "enterprise", "analyst")
+ROLES = ("organiser", "institute", "enterprise", "analyst", "security", "admin")
 MEMBER_ROLES = ("institute", "enterprise")
 
 
@@ -100,9 +104,15 @@ def viewer_for(user):
 
 
 def current_viewer():
-    """The viewer of the current request (set by :mod:`webapp.auth`); the system outside requests."""
+    """The viewer of the current request (set by :mod:`webapp.access`); only views and templates call this.
+
+    Raises
+    ------
+    RuntimeError
+        Outside a request: a job or command must pass :data:`SYSTEM` (or another viewer) explicitly.
+    """
     if not has_request_context():
-        return SYSTEM
+        raise RuntimeError("no request: pass the viewer explicitly (webapp.visibility.SYSTEM for jobs and commands)")
     return g.get("viewer") or ANONYMOUS
 
 
@@ -111,15 +121,13 @@ def allowed_tiers(clearance):
     return [tier for tier in CLASSIFICATIONS if clearance_allows(clearance, tier)]
 
 
-def is_organiser(event_id, viewer=None):
+def is_organiser(viewer, event_id):
     """Whether the viewer runs this event (admins and the system run every event)."""
-    viewer = viewer or current_viewer()
     return viewer.everything or (viewer.role == "organiser" and event_id in viewer.event_ids)
 
 
-def event_clause(column, viewer=None):
+def event_clause(viewer, column):
     """SQL condition on an event id ``column`` for the events the viewer may open."""
-    viewer = viewer or current_viewer()
     if viewer.everything or viewer.role == "analyst":
         return true()
     if viewer.role == "organiser":
@@ -131,28 +139,26 @@ def event_clause(column, viewer=None):
     return false()
 
 
-def can_see_event(event_id, viewer=None):
+def can_see_event(viewer, event_id):
     from .models import Event
 
-    return db.session.scalar(select(Event.id).where(Event.id == event_id, event_clause(Event.id, viewer))) is not None
+    return db.session.scalar(select(Event.id).where(Event.id == event_id, event_clause(viewer, Event.id))) is not None
 
 
-def need_clause(event_id, viewer=None):
+def need_clause(viewer, event_id):
     """SQL condition selecting the needs of ``event_id`` the viewer may see."""
-    viewer = viewer or current_viewer()
     scope = Need.event_id == event_id
-    if is_organiser(event_id, viewer) or viewer.role in ("institute", "analyst"):
+    if is_organiser(viewer, event_id) or viewer.role in ("institute", "analyst"):
         return scope
     if viewer.role == "enterprise" and viewer.org:
         return scope & (Need.org == viewer.org)
     return false()
 
 
-def capability_clause(event_id, viewer=None):
+def capability_clause(viewer, event_id):
     """SQL condition selecting the capabilities of ``event_id`` the viewer may see."""
-    viewer = viewer or current_viewer()
     scope = Capability.event_id == event_id
-    if is_organiser(event_id, viewer):
+    if is_organiser(viewer, event_id):
         return scope
     if viewer.role == "enterprise" and viewer.org:
         return scope & (Capability.classification.in_(allowed_tiers(viewer.clearance))
@@ -164,49 +170,46 @@ def capability_clause(event_id, viewer=None):
     return false()
 
 
-def clause(model, event_id, viewer=None):
+def clause(viewer, model, event_id):
     """:func:`need_clause` or :func:`capability_clause` by model."""
-    return (need_clause if model is Need else capability_clause)(event_id, viewer)
+    return (need_clause if model is Need else capability_clause)(viewer, event_id)
 
 
-def visible_ids(event_id):
-    """``(need ids, capability ids)`` the current viewer may see in the event (memoised per request)."""
-    viewer = current_viewer()
+def visible_ids(viewer, event_id):
+    """``(need ids, capability ids)`` the viewer may see in the event (memoised per request)."""
     memo = g.setdefault("visible_ids", {}) if has_request_context() else {}
     key = (event_id, viewer.cache_key)
     if key not in memo:
-        needs = frozenset(db.session.scalars(select(Need.need_id).where(need_clause(event_id, viewer))))
+        needs = frozenset(db.session.scalars(select(Need.need_id).where(need_clause(viewer, event_id))))
         capabilities = frozenset(db.session.scalars(select(Capability.capability_id)
-                                                    .where(capability_clause(event_id, viewer))))
+                                                    .where(capability_clause(viewer, event_id))))
         memo[key] = (needs, capabilities)
     return memo[key]
 
 
-def pair_visible(event_id, need_id, capability_id):
-    needs, capabilities = visible_ids(event_id)
+def pair_visible(viewer, event_id, need_id, capability_id):
+    needs, capabilities = visible_ids(viewer, event_id)
     return need_id in needs and capability_id in capabilities
 
 
-def filter_pairs(event_id, rows, need="need_id", capability="capability_id"):
+def filter_pairs(viewer, event_id, rows, need="need_id", capability="capability_id"):
     """The rows (objects or dicts with need and capability ids) whose both records are visible."""
-    if current_viewer().everything:
+    if viewer.everything:
         return list(rows)
-    needs, capabilities = visible_ids(event_id)
+    needs, capabilities = visible_ids(viewer, event_id)
 
     def get(row, name):
         return row.get(name) if isinstance(row, dict) else getattr(row, name)
     return [r for r in rows if get(r, need) in needs and get(r, capability) in capabilities]
 
 
-def org_visible(event_id, org):
+def org_visible(viewer, event_id, org):
     """Whether an organisation-level row (e.g. an unscheduled participant) may be shown."""
-    viewer = current_viewer()
-    return is_organiser(event_id, viewer) or (bool(org) and org == viewer.org)
+    return is_organiser(viewer, event_id) or (bool(org) and org == viewer.org)
 
 
-def own_ids(event_id):
+def own_ids(viewer, event_id):
     """``(need ids, capability ids)`` of the viewer's own organisation in the event."""
-    viewer = current_viewer()
     if not viewer.org:
         return frozenset(), frozenset()
     return (frozenset(db.session.scalars(select(Need.need_id).where(Need.event_id == event_id,
@@ -215,40 +218,45 @@ def own_ids(event_id):
                                                                                  Capability.org == viewer.org))))
 
 
-def contact_ids(event_id):
-    """``(need ids, capability ids)`` whose contact details the viewer may see (memoised per request)."""
-    viewer = current_viewer()
-    memo = g.setdefault("contact_ids", {}) if has_request_context() else {}
+@dataclass(frozen=True)
+class ContactScope:
+    """Whose contact details a viewer may see in one event: every record, or the listed ids."""
+
+    everything: bool = False
+    needs: frozenset = frozenset()
+    capabilities: frozenset = frozenset()
+
+    def allows(self, kind, record_id):
+        return self.everything or record_id in (self.needs if kind == "need" else self.capabilities)
+
+
+def contact_scope(viewer, event_id):
+    """The viewer's :class:`ContactScope` in the event (memoised per request).
+
+    Organisers see every contact; members their own records' and those of the partners of
+    their accepted pairs; everyone else none.
+    """
+    memo = g.setdefault("contact_scope", {}) if has_request_context() else {}
     key = (event_id, viewer.cache_key)
     if key in memo:
         return memo[key]
-    if is_organiser(event_id, viewer):
-        result = (None, None)  # None: every record
+    if is_organiser(viewer, event_id):
+        scope = ContactScope(everything=True)
     elif viewer.role in MEMBER_ROLES and viewer.org:
-        own_needs, own_capabilities = own_ids(event_id)
+        own_needs, own_capabilities = own_ids(viewer, event_id)
         accepted = db.session.execute(select(Decision.need_id, Decision.capability_id).where(
             Decision.event_id == event_id, Decision.status == "accepted")).all()
-        needs = own_needs | {n for n, c in accepted if c in own_capabilities}
-        capabilities = own_capabilities | {c for n, c in accepted if n in own_needs}
-        result = (frozenset(needs), frozenset(capabilities))
+        scope = ContactScope(needs=own_needs | {n for n, c in accepted if c in own_capabilities},
+                             capabilities=own_capabilities | {c for n, c in accepted if n in own_needs})
     else:
-        result = (frozenset(), frozenset())
-    memo[key] = result
-    return result
+        scope = ContactScope()
+    memo[key] = scope
+    return scope
 
 
-def contact(record):
+def contact(viewer, record):
     """The record's contact details when the viewer may see them, else ''."""
     if record is None:
         return ""
-    is_need = isinstance(record, Need)
-    needs, capabilities = contact_ids(record.event_id)
-    allowed = needs if is_need else capabilities
-    record_id = record.need_id if is_need else record.capability_id
-    return record.contact if allowed is None or record_id in allowed else ""
-
-
-def contact_allowed(event_id, kind, record_id):
-    needs, capabilities = contact_ids(event_id)
-    allowed = needs if kind == "need" else capabilities
-    return allowed is None or record_id in allowed
+    kind, record_id = ("need", record.need_id) if isinstance(record, Need) else ("capability", record.capability_id)
+    return record.contact if contact_scope(viewer, record.event_id).allows(kind, record_id) else ""

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import DataWarning, InfeasibleScheduleError, InputError
+from ..errors import DataWarning, InfeasibleScheduleError, InputError, problem
 from ..taxonomy import (
     CLASSIFICATIONS,
     CLEARANCES,
@@ -52,7 +52,7 @@ class _Problem:
 
 
 def _problem_dict(row, column, value, message):
-    return {"file": None, "row": row, "column": column, "value": value, "message": message}
+    return problem(message, row=row, column=column, field=column, value=value)
 
 
 def _raise_problems(what, problems):

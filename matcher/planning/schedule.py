@@ -43,10 +43,9 @@ from .solver import SolveOutcome, solve_encoded
 __all__ = ["Schedule", "greedy_schedule", "schedule_meetings"]
 
 MEETING_COLUMNS = ["slot", "table", "need_id", "capability_id", "need_org", "capability_org",
-                   "score", "locked"]
+                   "score", "locked", "topics"]
 UNSCHEDULED_COLUMNS = ["kind", "need_id", "capability_id", "need_org", "capability_org", "org",
                        "score", "reason"]
-REASON_REPEAT = "双方已在其他需求/成果上会面（同一对单位不重复会面）"
 REASON_SLOTS_FULL = "时段已满/双方无共同空闲时段"
 REASON_CAPACITY = "得分低于已安排的会面（容量不足）"
 
@@ -59,9 +58,11 @@ class Schedule:
     ----------
     meetings : pandas.DataFrame
         One row per meeting, sorted by slot and table: ``slot`` and ``table`` (1-based ints),
-        ``need_id``, ``capability_id``, ``need_org``, ``capability_org``, ``score``, ``locked``.
+        ``need_id``, ``capability_id``, ``need_org``, ``capability_org``, ``score``, ``locked``
+        and ``topics``: the other candidate pairs of the same two organisations, discussed in the
+        same meeting (a list of ``(need_id, capability_id)``; two organisations meet once).
     unscheduled : pandas.DataFrame
-        ``kind`` "pair" for every candidate pair that is not a meeting and "participant" for
+        ``kind`` "pair" for every candidate pair that is neither a meeting nor one of its topics, and "participant" for
         every organisation below its minimum, with ``need_id``, ``capability_id``, ``need_org``,
         ``capability_org``, ``org`` (participant rows), ``score`` and ``reason`` (Chinese).
     objective : float
@@ -101,6 +102,20 @@ class Schedule:
 
 
 
+def _topics(p, met):
+    """For each met organisation pair, its other eligible candidate pairs (merged into the one meeting)."""
+    frame = p.pairs
+    merged = {}
+    rep = set(p.rep[met].tolist())
+    members = frame.index[(frame["edge"] >= 0)].to_numpy()
+    edges = frame["edge"].to_numpy()
+    for position in members:
+        if position not in rep:
+            merged.setdefault(edges[position], []).append(
+                (frame.at[position, "need_id"], frame.at[position, "capability_id"]))
+    return [merged.get(e, []) for e in met]
+
+
 def _meetings_frame(p, edge_slot):
     met = np.flatnonzero(edge_slot >= 0)
     rows = p.pairs.iloc[p.rep[met]]
@@ -112,6 +127,7 @@ def _meetings_frame(p, edge_slot):
         "capability_org": rows["capability_org"].to_numpy(),
         "score": rows["score"].to_numpy(dtype=float),
         "locked": rows["lock_slot"].to_numpy() >= 0,
+        "topics": _topics(p, met),
     }, columns=MEETING_COLUMNS)
     return frame.sort_values(["slot", "table"], kind="stable").reset_index(drop=True)
 
@@ -171,11 +187,11 @@ def _unscheduled_frame(p, edge_slot):
     edge_reason = _edge_reasons(p, edge_slot)
     meets = np.zeros(len(frame), dtype=bool)
     meets[has_edge] = edge_slot[edge[has_edge]] >= 0
-    reason[meets & ~scheduled] = REASON_REPEAT
+    covered = scheduled | meets  # a topic of a meeting is scheduled, not left out
     pending = has_edge & ~meets
     reason[pending] = edge_reason[edge[pending]]
-    left = frame.loc[~scheduled, ["need_id", "capability_id", "need_org", "capability_org",
-                                  "score"]].assign(kind="pair", org=None, reason=reason[~scheduled])
+    left = frame.loc[~covered, ["need_id", "capability_id", "need_org", "capability_org",
+                                "score"]].assign(kind="pair", org=None, reason=reason[~covered])
     out = pd.concat([left, pd.DataFrame(_participant_rows(p, edge_slot),
                                         columns=UNSCHEDULED_COLUMNS)], ignore_index=True) \
         if (edge_degrees(p, np.flatnonzero(edge_slot >= 0)) < p.minimum).any() else left

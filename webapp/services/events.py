@@ -18,6 +18,7 @@ from ..models import (
     Decision,
     Event,
     ImportBatch,
+    InboxMessage,
     Job,
     Meeting,
     MeetingRequest,
@@ -27,6 +28,7 @@ from ..models import (
     ScoreTable,
     Suggestion,
     Unscheduled,
+    WithheldMatch,
 )
 
 #: Form field → (minimum, maximum) for the integer settings.
@@ -92,9 +94,15 @@ def parse_form(form):
     return values
 
 
-def create(values):
+def create(values, *, creator=None):
+    """Create an event; an organiser who creates it becomes its organiser."""
+    from ..models import OrganiserEvent
+
     event = Event(**values)
     db.session.add(event)
+    db.session.flush()
+    if creator is not None and creator.role == "organiser":
+        db.session.add(OrganiserEvent(user_id=creator.id, event_id=event.id))
     db.session.commit()
     return event
 
@@ -102,28 +110,27 @@ def create(values):
 def update(event, values):
     for name, value in values.items():
         setattr(event, name, value)
-    event.data_version += 1
     db.session.commit()
     return event
 
 
 def delete_event(event):
     """Delete an event and everything recorded for it (the organisation history keeps its rows)."""
-    for model in (Meeting, Unscheduled, ScheduleRun, Suggestion, ScoreTable, Decision, MeetingRequest, Outcome,
-                  Job, ImportBatch, Need, Capability):
-        db.session.execute(delete(model).where(model.event_id == event.id))
+    for model in (Meeting, Unscheduled, ScheduleRun, Suggestion, ScoreTable, WithheldMatch, Decision, MeetingRequest,
+                  Outcome, Job, ImportBatch, Need, Capability, InboxMessage):
+        db.session.execute(delete(model).where(model.event_id == event.id).execution_options(event_id=event.id))
     db.session.delete(event)
     db.session.commit()
 
 
-def listing():
+def listing(viewer):
     """Events, newest date first, with their record counts."""
     from .. import visibility
 
-    events = db.session.scalars(select(Event).where(visibility.event_clause(Event.id))
+    events = db.session.scalars(select(Event).where(visibility.event_clause(viewer, Event.id))
                                 .order_by(Event.date.desc().nulls_last(), Event.id.desc())).all()
     counts = {}
-    if visibility.current_viewer().everything:
+    if viewer.everything:
         for model, key in ((Need, "needs"), (Capability, "capabilities")):
             for event_id, count in db.session.execute(select(model.event_id, func.count()).group_by(model.event_id)):
                 counts.setdefault(event_id, {})[key] = count
@@ -131,7 +138,7 @@ def listing():
         for event in events:
             for model, key in ((Need, "needs"), (Capability, "capabilities")):
                 counts.setdefault(event.id, {})[key] = db.session.scalar(
-                    select(func.count()).select_from(model).where(visibility.clause(model, event.id)))
+                    select(func.count()).select_from(model).where(visibility.clause(viewer, model, event.id)))
     return [(e, counts.get(e.id, {})) for e in events]
 
 

@@ -44,8 +44,10 @@ FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
-def build(event, what, fmt):
+def build(viewer, event, what, fmt):
     """Build one export in memory.
+
+    Only what ``viewer`` may see is exported.
 
     Returns
     -------
@@ -64,16 +66,16 @@ def build(event, what, fmt):
     name = f"{_UNSAFE.sub('_', event.name).strip() or 'event'}-{EXPORTS[what]}"
     with tempfile.TemporaryDirectory(prefix="matcher-export-") as folder:
         if what == "agendas":
-            path = _agendas(event, Path(folder), fmt)
+            path = _agendas(viewer, event, Path(folder), fmt)
         else:
-            path = write_frame(_FRAMES[what](event), Path(folder) / f"export.{fmt}", sheet_name=str(EXPORTS[what])[:31])
+            path = write_frame(_FRAMES[what](viewer, event), Path(folder) / f"export.{fmt}", sheet_name=str(EXPORTS[what])[:31])
         suffix = path.suffix.lstrip(".")
         return path.read_bytes(), f"{name}.{suffix}", FORMATS[suffix]
 
 
-def _pairings(event):
+def _pairings(viewer, event):
     rows = []
-    for item in accepted_pairs(event.id):
+    for item in accepted_pairs(viewer, event.id):
         need, capability, decision = item["need"], item["capability"], item["decision"]
         rows.append({
             _("需求编号"): decision.need_id, _("需求单位"): need.org if need else "",
@@ -86,8 +88,8 @@ def _pairings(event):
                          _("得分"), _("锁定"), _("来源"), _("推荐理由")])
 
 
-def _suggestions(event):
-    rows = visibility.filter_pairs(event.id, db.session.scalars(
+def _suggestions(viewer, event):
+    rows = visibility.filter_pairs(viewer, event.id, db.session.scalars(
         select(Suggestion).where(Suggestion.event_id == event.id, Suggestion.direction == "need")
         .order_by(Suggestion.need_id, Suggestion.rank)).all())
     columns = {"need_id": _("需求编号"), "need_org": _("需求单位"), "need_title": _("需求名称"), "rank": _("名次"),
@@ -96,9 +98,9 @@ def _suggestions(event):
     return _frame([{label: getattr(r, key) for key, label in columns.items()} for r in rows], list(columns.values()))
 
 
-def _schedule_grid(event):
+def _schedule_grid(viewer, event):
     labels = planning.slot_labels(event)
-    cells = planning.grid(event, planning.meetings(event.id))
+    cells = planning.grid(event, planning.meetings(viewer, event.id))
     tables = [_("%(n)s 号桌", n=t) for t in range(1, event.tables + 1)]
     rows = []
     for slot in range(1, event.slots + 1):
@@ -111,26 +113,26 @@ def _schedule_grid(event):
     return _frame(rows, [_("时段"), _("时间")] + tables)
 
 
-def _meetings(event):
+def _meetings(viewer, event):
     labels = planning.slot_labels(event)
     rows = [{_("时段"): m.slot, _("时间"): labels.get(m.slot, ""), _("桌号"): m.table_no, _("需求编号"): m.need_id,
              _("需求单位"): m.need_org, _("成果编号"): m.capability_id, _("成果单位"): m.capability_org,
              _("得分"): round(m.score, 4), _("锁定"): _("是") if m.locked else ""}
-            for m in planning.meetings(event.id)]
+            for m in planning.meetings(viewer, event.id)]
     return _frame(rows, [_("时段"), _("时间"), _("桌号"), _("需求编号"), _("需求单位"), _("成果编号"), _("成果单位"),
                          _("得分"), _("锁定")])
 
 
-def _unscheduled(event):
+def _unscheduled(viewer, event):
     rows = [{_("类型"): _("配对") if u.kind == "pair" else _("参会单位"), _("需求编号"): u.need_id,
              _("需求单位"): u.need_org, _("成果编号"): u.capability_id, _("成果单位"): u.capability_org,
-             _("单位"): u.org, _("原因"): u.reason} for u in planning.unscheduled(event.id)]
+             _("单位"): u.org, _("原因"): u.reason} for u in planning.unscheduled(viewer, event.id)]
     return _frame(rows, [_("类型"), _("需求编号"), _("需求单位"), _("成果编号"), _("成果单位"), _("单位"), _("原因")])
 
 
 def _records(kind):
-    def frame(event):
-        records = records_frame(event.id, kind)
+    def frame(viewer, event):
+        records = records_frame(viewer, event.id, kind)
         tier = "clearance" if kind == "need" else "classification"
         canonical = ["id", "org", "title", "description", "domain", "keywords", "region", "contact", "trl",
                      "cooperation", tier]
@@ -141,13 +143,13 @@ def _records(kind):
     return frame
 
 
-def _agendas(event, folder, fmt):
+def _agendas(viewer, event, folder, fmt):
     from matcher.planning.agenda import write_agenda
 
     from .roadshow import roadshow_frame
 
-    schedule = planning.schedule_object(event.id)
-    roadshow = roadshow_frame(event)
+    schedule = planning.schedule_object(viewer, event.id)
+    roadshow = roadshow_frame(viewer, event)
     paths = write_agenda(schedule, folder / f"agenda.{fmt}", roadshow=roadshow if roadshow is not None else None)
     paths = [Path(p) for p in paths]
     if len(paths) == 1:

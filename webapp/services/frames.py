@@ -21,11 +21,11 @@ def model_of(kind):
     return KINDS[kind]
 
 
-def records_frame(event_id, kind):
+def records_frame(viewer, event_id, kind):
     """Records of one event as validated matcher records (what ``load_needs`` returns).
 
-    Only records the current viewer may see, with contacts blanked where not allowed
-    (:mod:`webapp.visibility`); background jobs and the CLI see everything.
+    Only records ``viewer`` may see, with contacts blanked where not allowed
+    (:mod:`webapp.visibility`); background jobs and the CLI pass ``SYSTEM``.
 
     Returns
     -------
@@ -36,12 +36,12 @@ def records_frame(event_id, kind):
     from .. import visibility
 
     model, id_column, tier = model_of(kind)
-    rows = db.session.scalars(select(model).where(visibility.clause(model, event_id))
+    rows = db.session.scalars(select(model).where(visibility.clause(viewer, model, event_id))
                               .order_by(getattr(model, id_column))).all()
     frame = pd.DataFrame({
         "id": [getattr(r, id_column) for r in rows],
         **{c: [getattr(r, c) for r in rows] for c in RECORD_COLUMNS[1:] if c not in ("trl", "contact")},
-        "contact": [visibility.contact(r) for r in rows],
+        "contact": [visibility.contact(viewer, r) for r in rows],
         "trl": pd.array([r.trl for r in rows], dtype="Int64"),
         tier: [getattr(r, tier) for r in rows],
         "source_row": [r.source_row for r in rows],

@@ -76,7 +76,7 @@ def save_and_validate(event, kind, upload):
     upload.save(path)
     try:
         batch = _validate(event, kind, path, original)
-    except UploadRejected:
+    except BaseException:  # a refused or failed upload leaves nothing behind, whatever stopped it
         shutil.rmtree(folder, ignore_errors=True)
         raise
     db.session.add(batch)
@@ -90,7 +90,9 @@ def _validate(event, kind, path, original):
     try:
         valid, rejected = LOADERS[kind](path, errors="collect")
     except InputError as exc:
-        raise UploadRejected(_("无法读取该文件：请检查编码（UTF-8 或 GBK）、文件格式和表头。"), str(exc)) from None
+        # The file is stored under a fixed safe name; the message names the file the organiser uploaded.
+        detail = str(exc).replace(f"{path.name}:", f"{original}:")
+        raise UploadRejected(_("无法读取该文件：请检查编码（UTF-8 或 GBK）、文件格式和表头。"), detail) from None
     if valid.empty and rejected.empty:
         raise UploadRejected(_("文件中没有数据行。"))
     limit = column_limit(kind, model_of(kind)[1])
@@ -104,7 +106,7 @@ def _validate(event, kind, path, original):
         try:
             LOADERS[kind](path)
         except InputError as exc:  # the raising mode gives each problem's row and column
-            problems = [_problem(p) for p in exc.problems]
+            problems = [_problem(p, original) for p in exc.problems]
     new, changed = _diff(event.id, kind, valid)
     return ImportBatch(
         event_id=event.id, kind=kind, original_name=original[:255],
@@ -144,7 +146,6 @@ def confirm(batch):
                     setattr(record, name, value)
         event = db.session.get(Event, batch.event_id)
         event.records_version += 1
-        event.data_version += 1
         batch.status, batch.confirmed_at = "confirmed", dt.datetime.now(dt.UTC).replace(tzinfo=None)
         db.session.commit()
     except SQLAlchemyError:
@@ -191,9 +192,10 @@ def describe_problem(problem):
     return problem.get("message", "")
 
 
-def _problem(problem):
-    return {"row": int(problem["row"]), "column": str(problem["column"]), "field": str(problem["field"]),
-            "value": str(problem["value"]), "message": str(problem["message"])}
+def _problem(found, original):
+    """A matcher problem as stored with the batch: the one shape, naming the file the organiser uploaded."""
+    return dict(found, file=original, row=int(found["row"]), column=str(found["column"]), field=str(found["field"]),
+                value=str(found["value"]), message=str(found["message"]))
 
 
 def _diff(event_id, kind, valid):

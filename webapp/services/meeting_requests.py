@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -10,10 +11,12 @@ from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import MeetingRequest
-from .pairs import decide, pair_records, refusal
+from . import inbox
+from .pairs import decide, pair_records
+from .rules import refusal
 
 
-def create(event, form):
+def create(viewer, event, form):
     """Record a participant's request to meet about a need × capability pair.
 
     Raises
@@ -23,8 +26,7 @@ def create(event, form):
     """
     need_id, capability_id = (form.get("need_id") or "").strip(), (form.get("capability_id") or "").strip()
     requester = (form.get("requester") or "").strip()
-    viewer = visibility.current_viewer()
-    need, capability = pair_records(event.id, need_id, capability_id)
+    need, capability = pair_records(viewer, event.id, need_id, capability_id)
     if viewer.role in visibility.MEMBER_ROLES:
         # A member asks on behalf of its own organisation, about one of its own records.
         if viewer.org not in (need.org, capability.org):
@@ -43,24 +45,22 @@ def create(event, form):
                              requester=requester[:200], contact=(form.get("contact") or "").strip()[:200],
                              message=(form.get("message") or "").strip()[:2000])
     db.session.add(request)
-    event.data_version += 1
     db.session.commit()
     return request
 
 
-def listing(event_id):
+def listing(viewer, event_id):
     """Requests the viewer may see: all for organisers, else those about the viewer's own records."""
     rows = db.session.scalars(select(MeetingRequest).where(MeetingRequest.event_id == event_id)
                               .order_by(MeetingRequest.status != "pending", MeetingRequest.id.desc())).all()
-    if visibility.is_organiser(event_id):
+    if visibility.is_organiser(viewer, event_id):
         return rows
-    viewer = visibility.current_viewer()
-    own_needs, own_capabilities = visibility.own_ids(event_id)
-    return [r for r in visibility.filter_pairs(event_id, rows)
+    own_needs, own_capabilities = visibility.own_ids(viewer, event_id)
+    return [r for r in visibility.filter_pairs(viewer, event_id, rows)
             if viewer.org and (r.need_id in own_needs or r.capability_id in own_capabilities)]
 
 
-def resolve(event, request_id, approve):
+def resolve(viewer, event, request_id, approve):
     """Approve (accept the pair) or decline a pending request."""
     request = db.session.scalar(select(MeetingRequest).filter_by(event_id=event.id, id=request_id))
     if request is None:
@@ -68,9 +68,11 @@ def resolve(event, request_id, approve):
     if request.status != "pending":
         raise ValidationFailed(_("该申请已处理。"))
     if approve:
-        decide(event, request.need_id, request.capability_id, "accept", source="request")
+        decide(viewer, event, request.need_id, request.capability_id, "accept", source="request")
     request.status = "approved" if approve else "declined"
+    inbox.notify(f"request_{request.status}", org=request.requester, event_id=event.id,
+                 link=url_for("meeting_requests.index", event_id=event.id), need_id=request.need_id,
+                 capability_id=request.capability_id)
     request.decided_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    event.data_version += 1
     db.session.commit()
     return request

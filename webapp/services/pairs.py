@@ -1,13 +1,11 @@
-"""Suggestions as pages show them, and the organiser's decisions on pairs (accept, reject, lock).
+"""The organiser's decisions on pairs: accept, reject, lock one; bulk-accept; the accepted pairs; reset.
 
-Eligibility is re-checked against the *current* records with
-``matcher.clearance_allows``, so a re-imported qualification takes effect
-before the next ranking; forbidden pairs are refused with the rule's reason.
+Every decision is checked against the current records and verified qualifications
+(:mod:`webapp.services.rules`); forbidden pairs are refused with the rule's reason.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
@@ -19,96 +17,13 @@ from ..db import db
 from ..errors import ValidationFailed
 from ..models import Capability, Decision, Need, Suggestion
 from .ranking import pair_score
+from .rules import lapsed, refusal
+from .suggestions import pair_tiers
 
 ACTIONS = ("accept", "reject", "lock", "unlock", "clear")
 
 
-@dataclass
-class Filters:
-    """Suggestion filters from a query string: partner domain, minimum score, eligible only."""
-
-    domain: str = ""
-    min_score: float | None = None
-    eligible_only: bool = True
-    hide_rejected: bool = False
-
-    @classmethod
-    def from_args(cls, args):
-        try:
-            min_score = float(args["min_score"]) if args.get("min_score", "").strip() else None
-        except ValueError:
-            min_score = None
-        # A form sends a hidden "0" before the checkbox's "1"; the API sends one value.
-        values = args.getlist("eligible") if hasattr(args, "getlist") else [args.get("eligible", "1")]
-        eligible = not values or any(v in ("1", "true", "on") for v in values)
-        return cls(args.get("domain", "").strip(), min_score, eligible, args.get("hide_rejected") == "1")
-
-
-def suggestions(event_id, *, need_id=None, capability_id=None, filters=None, limit=None):
-    """Stored suggestions for one need (ranked capabilities) or one capability (ranked needs).
-
-    Returns
-    -------
-    list of dict
-        Suggestion columns plus ``decision`` ("accepted", "rejected" or None), ``locked``,
-        ``eligible`` (clearance rule on the current records), ``terms`` (shared terms as a
-        list) and ``partner_description``.
-    """
-    filters = filters or Filters()
-    direction = "need" if need_id is not None else "capability"
-    key = Suggestion.need_id == need_id if need_id is not None else Suggestion.capability_id == capability_id
-    query = select(Suggestion).where(Suggestion.event_id == event_id, Suggestion.direction == direction, key)
-    if filters.min_score is not None:
-        query = query.where(Suggestion.score >= filters.min_score)
-    if filters.domain:
-        column = Suggestion.capability_domain if direction == "need" else Suggestion.need_domain
-        query = query.where(column == filters.domain)
-    # Filter before the limit so a viewer still gets ``limit`` rows they may see.
-    rows = visibility.filter_pairs(event_id, db.session.scalars(query.order_by(Suggestion.rank)).all())[:limit]
-    clearance, classification = _tiers(event_id, rows)
-    decisions = _decisions(event_id, rows)
-    partner, partner_id = (Capability, "capability_id") if direction == "need" else (Need, "need_id")
-    texts = dict(db.session.execute(select(getattr(partner, partner_id), partner.description).where(
-        partner.event_id == event_id, getattr(partner, partner_id).in_({getattr(r, partner_id) for r in rows}))).all())
-    out = []
-    for row in rows:
-        item = {c.name: getattr(row, c.name) for c in Suggestion.__table__.columns}
-        decision = decisions.get((row.need_id, row.capability_id))
-        item["decision"] = decision.status if decision else None
-        item["locked"] = bool(decision and decision.locked)
-        tiers = clearance.get(row.need_id), classification.get(row.capability_id)
-        item["eligible"] = None not in tiers and clearance_allows(*tiers)
-        if filters.eligible_only and not item["eligible"]:
-            continue
-        if filters.hide_rejected and item["decision"] == "rejected":
-            continue
-        item["terms"] = [t for t in (row.shared_terms or "").split("；") if t]
-        item["partner_description"] = texts.get(getattr(row, partner_id), "")
-        out.append(item)
-    return out
-
-
-def _tiers(event_id, rows):
-    need_ids = {r.need_id for r in rows}
-    capability_ids = {r.capability_id for r in rows}
-    clearance = dict(db.session.execute(select(Need.need_id, Need.clearance).where(
-        Need.event_id == event_id, Need.need_id.in_(need_ids))).all())
-    classification = dict(db.session.execute(select(Capability.capability_id, Capability.classification).where(
-        Capability.event_id == event_id, Capability.capability_id.in_(capability_ids))).all())
-    return clearance, classification
-
-
-def _decisions(event_id, rows):
-    if not rows:
-        return {}
-    need_ids = {r.need_id for r in rows}
-    capability_ids = {r.capability_id for r in rows}
-    found = db.session.scalars(select(Decision).where(
-        Decision.event_id == event_id, Decision.need_id.in_(need_ids), Decision.capability_id.in_(capability_ids)))
-    return {(d.need_id, d.capability_id): d for d in found}
-
-
-def decide(event, need_id, capability_id, action, *, source="organiser"):
+def decide(viewer, event, need_id, capability_id, action, *, source="organiser"):
     """Apply ``action`` (accept, reject, lock, unlock, clear) to a pair of the event.
 
     Returns
@@ -124,13 +39,13 @@ def decide(event, need_id, capability_id, action, *, source="organiser"):
     if action not in ACTIONS:
         raise ValidationFailed(_("未知操作“%(action)s”，可选：%(allowed)s", action=action, allowed=", ".join(ACTIONS)),
                                [{"field": "action", "message": "one of " + ", ".join(ACTIONS)}])
-    need, capability = pair_records(event.id, need_id, capability_id)
+    need, capability = pair_records(viewer, event.id, need_id, capability_id)
     decision = db.session.scalar(select(Decision).filter_by(event_id=event.id, need_id=need_id,
                                                             capability_id=capability_id))
     if action == "clear":
         if decision is not None:
             db.session.delete(decision)
-        _touch(event)
+        db.session.commit()
         return None
     if action in ("accept", "lock"):
         refuse = refusal(event.id, need, capability)
@@ -146,28 +61,15 @@ def decide(event, need_id, capability_id, action, *, source="organiser"):
     else:
         decision.status = "accepted"
         decision.locked = decision.locked or action == "lock"
-    _touch(event)
+    db.session.commit()
     return decision
 
 
-def refusal(event_id, need, capability):
-    """Why the pair may not be accepted ('' when it may), from the current records and the last ranking."""
-    if need.org and need.org == capability.org:
-        return _("同一单位的需求与成果不能配对。")
-    if not clearance_allows(need.clearance, capability.classification):
-        return _("保密资质不足：企业资质“%(clearance)s”不能对接密级为“%(tier)s”的成果。",
-                 clearance=need.clearance, tier=capability.classification)
-    score, rule = pair_score(event_id, need.need_id, capability.capability_id)
-    if score is not None and math.isinf(score) and rule == "excluded":
-        return _("这两家单位在以往对接会上已会面或签约，不再重复推荐。")
-    return ""
-
-
-def pair_records(event_id, need_id, capability_id):
+def pair_records(viewer, event_id, need_id, capability_id):
     # Records the viewer may not see are reported exactly like ids that do not exist.
-    need = db.session.scalar(select(Need).filter_by(need_id=need_id).where(visibility.need_clause(event_id)))
+    need = db.session.scalar(select(Need).filter_by(need_id=need_id).where(visibility.need_clause(viewer, event_id)))
     capability = db.session.scalar(select(Capability).filter_by(capability_id=capability_id)
-                                   .where(visibility.capability_clause(event_id)))
+                                   .where(visibility.capability_clause(viewer, event_id)))
     problems = []
     if need is None:
         problems.append({"field": "need_id", "message": _("需求编号“%(id)s”不存在。", id=need_id)})
@@ -188,7 +90,7 @@ def accept_top(event, per_need, *, min_score=None):
     rows = db.session.scalars(query.order_by(Suggestion.need_id, Suggestion.rank)).all()
     decided = {(d.need_id, d.capability_id): d for d in db.session.scalars(
         select(Decision).where(Decision.event_id == event.id))}
-    clearance, classification = _tiers(event.id, rows)
+    clearance, classification = pair_tiers(event.id, rows)
     taken, added = {}, 0
     for row in rows:
         if taken.get(row.need_id, 0) >= per_need:
@@ -202,26 +104,29 @@ def accept_top(event, per_need, *, min_score=None):
             db.session.add(Decision(event_id=event.id, need_id=row.need_id, capability_id=row.capability_id,
                                     status="accepted", source="bulk"))
             added += 1
-    _touch(event)
+    db.session.commit()
     return added
 
 
-def accepted_pairs(event_id):
+def accepted_pairs(viewer, event_id):
     """Accepted pairs with titles, organisations, score (need-direction) and reason.
 
     Returns
     -------
     list of dict
-        Keys ``decision`` (the Decision), ``need``, ``capability`` (records), ``score``, ``reason``, ``terms``.
+        Keys ``decision`` (the Decision), ``need``, ``capability`` (records), ``score``, ``reason``, ``terms``
+        and ``problem``: why the pair no longer satisfies the rules (e.g. a qualification that lapsed after
+        it was accepted), '' when it does.
     """
-    decisions = visibility.filter_pairs(event_id, db.session.scalars(
+    decisions = visibility.filter_pairs(viewer, event_id, db.session.scalars(
         select(Decision).where(Decision.event_id == event_id, Decision.status == "accepted")
         .order_by(Decision.need_id, Decision.capability_id)).all())
-    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(event_id)))}
+    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(viewer, event_id)))}
     capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
-        visibility.capability_clause(event_id)))}
+        visibility.capability_clause(viewer, event_id)))}
     reasons = {(s.need_id, s.capability_id): s for s in db.session.scalars(select(Suggestion).where(
         Suggestion.event_id == event_id, Suggestion.direction == "need"))}
+    problems = lapsed(event_id, [(needs.get(d.need_id), capabilities.get(d.capability_id)) for d in decisions])
     out = []
     for decision in decisions:
         suggestion = reasons.get((decision.need_id, decision.capability_id))
@@ -230,45 +135,14 @@ def accepted_pairs(event_id):
                     "capability": capabilities.get(decision.capability_id),
                     "score": score if score is not None and math.isfinite(score) else None,
                     "reason": suggestion.reason if suggestion else "",
-                    "terms": [t for t in (suggestion.shared_terms if suggestion else "").split("；") if t]})
+                    "terms": [t for t in (suggestion.shared_terms if suggestion else "").split("；") if t],
+                    "problem": problems.get((decision.need_id, decision.capability_id), "")})
     return out
 
 
 def clear_all(event):
     """Forget every decision of the event (the pairings page's reset button)."""
-    db.session.execute(delete(Decision).where(Decision.event_id == event.id))
-    _touch(event)
-
-
-def _touch(event):
-    event.data_version += 1
+    db.session.execute(delete(Decision).where(Decision.event_id == event.id).execution_options(event_id=event.id))
     db.session.commit()
 
 
-def overview(event_id, kind, *, domain=""):
-    """Records of one kind with their best suggestion and number of accepted pairs.
-
-    Returns
-    -------
-    list of dict
-        ``record``, ``top`` (the rank-1 Suggestion or None) and ``accepted`` (int).
-    """
-    model, id_column = (Need, "need_id") if kind == "need" else (Capability, "capability_id")
-    query = select(model).where(visibility.clause(model, event_id))
-    if domain:
-        query = query.where(model.domain == domain)
-    records = db.session.scalars(query.order_by(getattr(model, id_column))).all()
-    suggestions_query = select(Suggestion).where(Suggestion.event_id == event_id, Suggestion.direction == kind)
-    if visibility.current_viewer().everything:
-        suggestions_query = suggestions_query.where(Suggestion.rank == 1)
-    tops = {}
-    # The best suggestion the viewer may see (rank 1 may be a hidden partner).
-    for row in visibility.filter_pairs(event_id, db.session.scalars(suggestions_query.order_by(Suggestion.rank))):
-        tops.setdefault(getattr(row, id_column), row)
-    accepted = {}
-    for decision in visibility.filter_pairs(event_id, db.session.scalars(select(Decision).where(
-            Decision.event_id == event_id, Decision.status == "accepted"))):
-        value = getattr(decision, id_column)
-        accepted[value] = accepted.get(value, 0) + 1
-    return [{"record": r, "top": tops.get(getattr(r, id_column)), "accepted": accepted.get(getattr(r, id_column), 0)}
-            for r in records]

@@ -27,8 +27,10 @@ from ..state import get_jobs
 from .frames import pairs_records
 from .pairs import accepted_pairs
 from .ranking import active_job, pair_score
+from .rules import lapsed, need_clearances, refusal
 
-MEETING_COLUMNS = ["slot", "table", "need_id", "capability_id", "need_org", "capability_org", "score", "locked"]
+MEETING_COLUMNS = ["slot", "table", "need_id", "capability_id", "need_org", "capability_org", "score", "locked",
+                   "topics"]
 UNSCHEDULED_COLUMNS = ["kind", "need_id", "capability_id", "need_org", "capability_org", "org", "score", "reason"]
 
 
@@ -52,7 +54,6 @@ def start_schedule(event, *, revert=None):
         raise ValidationFailed(_("还没有已确认的配对：请先在推荐页面接受配对。"))
     job = Job(event_id=event.id, kind="schedule", status="queued", stage="queued", payload={"revert": revert})
     db.session.add(job)
-    event.data_version += 1
     db.session.commit()
     get_jobs().submit(job.id, functools.partial(run_schedule, event.id))
     return job
@@ -81,13 +82,17 @@ def run_schedule(event_id, job, progress):
 def _candidate_pairs(event_id):
     """Accepted pairs with their scores; pairs the rules now forbid are set aside with the rule's reason."""
     rows, forbidden = [], []
-    for item in accepted_pairs(event_id):
+    items = accepted_pairs(visibility.SYSTEM, event_id)  # the job plans every accepted pair
+    # The rule is checked again now, on verified qualifications: one that lapsed since the pair
+    # was accepted keeps the pair out of the plan, with the reason.
+    clearances = need_clearances(event_id, {item["decision"].need_id for item in items})
+    for item in items:
         need, capability = item["need"], item["capability"]
         if need is None or capability is None:
             continue
         score, rule = pair_score(event_id, need.need_id, capability.capability_id)
         row = {"need_id": need.need_id, "capability_id": capability.capability_id, "need_org": need.org,
-               "capability_org": capability.org, "score": score, "need_clearance": need.clearance,
+               "capability_org": capability.org, "score": score, "need_clearance": clearances.get(need.need_id, "无"),
                "capability_classification": capability.classification}
         if score is None:
             raise ValidationFailed(_("已确认的配对 %(need)s ↔ %(capability)s 没有得分：请先重新计算推荐。",
@@ -111,9 +116,9 @@ def _locks(event):
 
 
 def _store(event, plan, forbidden):
-    db.session.execute(delete(Meeting).where(Meeting.event_id == event.id))
-    db.session.execute(delete(Unscheduled).where(Unscheduled.event_id == event.id))
-    db.session.execute(delete(ScheduleRun).where(ScheduleRun.event_id == event.id))
+    db.session.execute(delete(Meeting).where(Meeting.event_id == event.id).execution_options(event_id=event.id))
+    db.session.execute(delete(Unscheduled).where(Unscheduled.event_id == event.id).execution_options(event_id=event.id))
+    db.session.execute(delete(ScheduleRun).where(ScheduleRun.event_id == event.id).execution_options(event_id=event.id))
     run = ScheduleRun(event_id=event.id, status=plan.status, objective=float(plan.objective),
                       bound=_finite(plan.bound), gap=_finite(plan.gap), message=plan.message or "",
                       solve_seconds=float(plan.solve_seconds), fairness_level=int(plan.fairness_level),
@@ -121,18 +126,20 @@ def _store(event, plan, forbidden):
     db.session.add(run)
     db.session.flush()
     meetings = plan.meetings.rename(columns={"table": "table_no"})
+    meetings["topics"] = [[list(t) for t in topics] for topics in meetings["topics"]]
     rows = pairs_records(meetings, ["slot", "table_no", "need_id", "capability_id", "need_org", "capability_org",
-                                    "score", "locked"])
+                                    "score", "locked", "topics"])
     if rows:
-        db.session.execute(insert(Meeting), [dict(r, run_id=run.id, event_id=event.id) for r in rows])
+        db.session.execute(insert(Meeting).execution_options(event_id=event.id),
+                           [dict(r, run_id=run.id, event_id=event.id) for r in rows])
     left_out = pairs_records(plan.unscheduled.fillna({"need_id": "", "capability_id": "", "need_org": "",
                                                       "capability_org": "", "org": "", "reason": ""}),
                              UNSCHEDULED_COLUMNS)
     left_out += [{c: row[c] for c in UNSCHEDULED_COLUMNS} for row in forbidden]
     if left_out:
-        db.session.execute(insert(Unscheduled), [dict(r, run_id=run.id, event_id=event.id) for r in left_out])
+        db.session.execute(insert(Unscheduled).execution_options(event_id=event.id),
+                           [dict(r, run_id=run.id, event_id=event.id) for r in left_out])
     _pin_new_locks(event.id, plan.meetings)
-    event.data_version += 1
     db.session.commit()
 
 
@@ -171,6 +178,7 @@ def move_meeting(event, meeting_id, slot, table):
                                                             capability_id=meeting.capability_id))
     if decision is None or decision.status != "accepted":
         raise ValidationFailed(_("该会面对应的配对已不再是“已接受”状态。"))
+    _check_rules(event.id, meeting)
     clash = _lock_clash(event.id, decision, meeting, slot, table)
     if clash:
         raise ValidationFailed(clash)
@@ -179,6 +187,20 @@ def move_meeting(event, meeting_id, slot, table):
     decision.locked, decision.lock_slot, decision.lock_table = True, slot, table
     db.session.commit()
     return start_schedule(event, revert=revert)
+
+
+def _check_rules(event_id, meeting):
+    """Refuse to lock or move a meeting whose pair no longer satisfies the rules (e.g. a lapsed qualification)."""
+    from ..models import Capability, Need
+
+    need = db.session.scalar(select(Need).filter_by(event_id=event_id, need_id=meeting.need_id))
+    capability = db.session.scalar(select(Capability).filter_by(event_id=event_id,
+                                                                capability_id=meeting.capability_id))
+    if need is None or capability is None:
+        raise ValidationFailed(_("会面对应的记录已不存在。"))
+    reason = refusal(event_id, need, capability)
+    if reason:
+        raise ValidationFailed(reason)
 
 
 def _grid_int(value, limit, field):
@@ -212,13 +234,14 @@ def set_lock(event, meeting_id, locked):
     meeting = db.session.scalar(select(Meeting).filter_by(event_id=event.id, id=meeting_id))
     if meeting is None:
         raise ValidationFailed(_("会面不存在，日程可能已更新。"))
+    if locked:
+        _check_rules(event.id, meeting)
     decision = db.session.scalar(select(Decision).filter_by(event_id=event.id, need_id=meeting.need_id,
                                                             capability_id=meeting.capability_id))
     if decision is not None:
         decision.locked = locked
         decision.lock_slot, decision.lock_table = (meeting.slot, meeting.table_no) if locked else (None, None)
     meeting.locked = locked
-    event.data_version += 1
     db.session.commit()
 
 
@@ -236,20 +259,32 @@ def slot_labels(event):
     return {s: f"{(start + step * (s - 1)):%H:%M}–{(start + step * s):%H:%M}" for s in range(1, event.slots + 1)}
 
 
-def meetings(event_id):
+def meetings(viewer, event_id):
     """The plan's meetings the viewer may see (both records visible)."""
-    return visibility.filter_pairs(event_id, db.session.scalars(
+    return visibility.filter_pairs(viewer, event_id, db.session.scalars(
         select(Meeting).where(Meeting.event_id == event_id).order_by(Meeting.slot, Meeting.table_no)).all())
 
 
-def unscheduled(event_id):
+def visible_topics(viewer, event_id, meeting):
+    """The meeting's merged topics (other pairs of the same two organisations) the viewer may see."""
+    return visibility.filter_pairs(viewer, event_id, [{"need_id": n, "capability_id": c}
+                                                      for n, c in (meeting.topics or [])])
+
+
+def unscheduled(viewer, event_id):
     """Left-out pairs the viewer may see, and left-out participants (organisers and the participant only)."""
     rows = db.session.scalars(select(Unscheduled).where(Unscheduled.event_id == event_id)
                               .order_by(Unscheduled.kind, Unscheduled.need_id)).all()
-    if visibility.is_organiser(event_id):
+    if visibility.is_organiser(viewer, event_id):
         return rows
-    return [u for u in rows if (visibility.pair_visible(event_id, u.need_id, u.capability_id) if u.kind == "pair"
-                                else not u.need_id and not u.capability_id and visibility.org_visible(event_id, u.org))]
+    return [u for u in rows if (visibility.pair_visible(viewer, event_id, u.need_id, u.capability_id)
+                                if u.kind == "pair" else not u.need_id and not u.capability_id
+                                and visibility.org_visible(viewer, event_id, u.org))]
+
+
+def lapsed_meetings(event_id, rows, needs, capabilities):
+    """``{(need_id, capability_id): reason}`` for planned meetings whose pair no longer satisfies the rules."""
+    return lapsed(event_id, [(needs.get(m.need_id), capabilities.get(m.capability_id)) for m in rows])
 
 
 def grid(event, rows):
@@ -269,15 +304,16 @@ def agendas(event_id, rows):
     return {org: sorted(items, key=lambda item: item[0].slot) for org, items in sorted(out.items())}
 
 
-def schedule_object(event_id):
+def schedule_object(viewer, event_id):
     """The stored plan as a :class:`matcher.Schedule` (for ``matcher.write_agenda``)."""
     run = latest_run(event_id)
     if run is None:
         return None
     meeting_rows = [{"slot": m.slot, "table": m.table_no, "need_id": m.need_id, "capability_id": m.capability_id,
                      "need_org": m.need_org, "capability_org": m.capability_org, "score": m.score,
-                     "locked": m.locked} for m in meetings(event_id)]
-    left_out = [{c: getattr(u, c) for c in UNSCHEDULED_COLUMNS} for u in unscheduled(event_id)]
+                     "locked": m.locked, "topics": [(t["need_id"], t["capability_id"]) for t in visible_topics(viewer, event_id, m)]}
+                    for m in meetings(viewer, event_id)]
+    left_out = [{c: getattr(u, c) for c in UNSCHEDULED_COLUMNS} for u in unscheduled(viewer, event_id)]
     return Schedule(meetings=pd.DataFrame(meeting_rows, columns=MEETING_COLUMNS),
                     unscheduled=pd.DataFrame(left_out, columns=UNSCHEDULED_COLUMNS), objective=run.objective,
                     bound=math.nan if run.bound is None else run.bound, gap=math.nan if run.gap is None else run.gap,
@@ -290,11 +326,11 @@ def _finite(value):
 
 
 
-def record_titles(event_id):
+def record_titles(viewer, event_id):
     """``({need_id: Need}, {capability_id: Capability})`` for labelling meetings."""
     from ..models import Capability, Need
 
-    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(event_id)))}
+    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(visibility.need_clause(viewer, event_id)))}
     capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
-        visibility.capability_clause(event_id)))}
+        visibility.capability_clause(viewer, event_id)))}
     return needs, capabilities

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, select
 
-from matcher import LARGE_THRESHOLD, rank_pairs, score_matrix, search_pairs
+from matcher import CLEARANCES, LARGE_THRESHOLD, clearance_allows, rank_pairs, score_matrix, search_pairs
 from matcher.constraints import RULE_NAMES, pair_rules
 from matcher.lexical import BM25
 from matcher.reasons import describe_pairs
@@ -26,7 +26,7 @@ from matcher.records import record_texts
 from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
-from ..models import Capability, Event, Job, Need, ScoreTable, Suggestion
+from ..models import Capability, Event, Job, Need, ScoreTable, Suggestion, WithheldMatch
 from ..state import get_embedder, get_jobs
 from .frames import pairs_records, records_frame
 
@@ -38,7 +38,7 @@ SUGGESTION_COLUMNS = ["need_id", "capability_id", "rank", "score", "score_semant
 STAGES = {
     "queued": _l("排队中"),
     "loading": _l("读取需求与成果"),
-    "model": _l("加载语义模型"),
+    "model": _l("加载语义模型（服务器启动后首次约需 20 秒）"),
     "need": _l("为每项需求排序成果"),
     "capability": _l("为每项成果排序需求"),
     "saving": _l("保存推荐结果"),
@@ -67,7 +67,6 @@ def start_ranking(event):
         raise ValidationFailed(_l("请先导入需求和成果，再计算推荐。"))
     job = Job(event_id=event.id, kind="rank", status="queued", stage="queued")
     db.session.add(job)
-    event.data_version += 1
     db.session.commit()
     get_jobs().submit(job.id, functools.partial(run_ranking, event.id))
     return job
@@ -90,7 +89,8 @@ def run_ranking(event_id, job, progress):
     event = db.session.get(Event, event_id)
     version = event.records_version
     progress(5, "loading")
-    needs, capabilities = records_frame(event_id, "need"), records_frame(event_id, "capability")
+    needs, capabilities = (records_frame(visibility.SYSTEM, event_id, "need"),
+                           records_frame(visibility.SYSTEM, event_id, "capability"))
     needs["clearance"] = visibility.verified_clearances(needs["org"])
     exclude = exclusions(event_id)
     progress(10, "model")
@@ -112,16 +112,51 @@ def run_ranking(event_id, job, progress):
     by_capability = rank_pairs(needs, capabilities, top_k=top_k, direction="capability", large_threshold=threshold,
                                **options)
     progress(90, "saving")
-    db.session.execute(delete(Suggestion).where(Suggestion.event_id == event_id))
-    db.session.execute(delete(ScoreTable).where(ScoreTable.event_id == event_id))
+    db.session.execute(delete(Suggestion).where(Suggestion.event_id == event_id).execution_options(event_id=event_id))
+    db.session.execute(delete(ScoreTable).where(ScoreTable.event_id == event_id).execution_options(event_id=event_id))
     for direction, pairs in (("need", by_need), ("capability", by_capability)):
         rows = pairs_records(pairs, SUGGESTION_COLUMNS)
         if rows:
-            db.session.execute(insert(Suggestion), [dict(r, event_id=event_id, direction=direction) for r in rows])
+            db.session.execute(insert(Suggestion).execution_options(event_id=event_id),
+                               [dict(r, event_id=event_id, direction=direction) for r in rows])
     db.session.add(table)
+    _store_withheld(event_id, withheld_matches(needs, capabilities, options, top_k))
     event.ranked_version = version
-    event.data_version += 1
     db.session.commit()
+
+
+def withheld_matches(needs, capabilities, options, top_k):
+    """Capabilities the clearance rule keeps out of a need's top ``top_k``, for telling the organiser.
+
+    Each need below the highest qualification is ranked again as if it held every tier; a capability
+    that then enters its top ``top_k`` but its own (verified) qualification does not allow is withheld.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``need_id, capability_id, score, would_rank``.
+    """
+    columns = ["need_id", "capability_id", "score", "would_rank"]
+    highest = max(CLEARANCES, key=CLEARANCES.get)
+    limited = needs[needs["clearance"] != highest]
+    if limited.empty or capabilities["classification"].eq("公开").all():
+        return pd.DataFrame(columns=columns)
+    unrestricted = rank_pairs(limited.assign(clearance=highest), capabilities, top_k=top_k, direction="need",
+                              **options)
+    actual = dict(zip(limited["id"], limited["clearance"]))
+    tier = dict(zip(capabilities["id"], capabilities["classification"]))
+    kept = [not clearance_allows(actual[n], tier[c]) for n, c in zip(unrestricted["need_id"],
+                                                                     unrestricted["capability_id"])]
+    return unrestricted[kept].rename(columns={"rank": "would_rank"})[columns].reset_index(drop=True)
+
+
+def _store_withheld(event_id, frame):
+    db.session.execute(delete(WithheldMatch).where(WithheldMatch.event_id == event_id)
+                       .execution_options(event_id=event_id))
+    rows = pairs_records(frame, ["need_id", "capability_id", "score", "would_rank"])
+    if rows:
+        db.session.execute(insert(WithheldMatch).execution_options(event_id=event_id),
+                           [dict(r, event_id=event_id) for r in rows])
 
 
 def _score_table(event_id, matrix):

@@ -10,16 +10,16 @@ from .frames import records_frame
 from .ranking import SUGGESTION_COLUMNS
 
 
-def suggestion_frame(event_id):
+def suggestion_frame(viewer, event_id):
     """The need-direction suggestions of the last ranking as a ``rank_pairs``-shaped DataFrame."""
     from .. import visibility
 
     rows = db.session.execute(select(*[getattr(Suggestion, c) for c in SUGGESTION_COLUMNS]).where(
         Suggestion.event_id == event_id, Suggestion.direction == "need")).all()
-    return pd.DataFrame(visibility.filter_pairs(event_id, [r._asdict() for r in rows]), columns=SUGGESTION_COLUMNS)
+    return pd.DataFrame(visibility.filter_pairs(viewer, event_id, [r._asdict() for r in rows]), columns=SUGGESTION_COLUMNS)
 
 
-def roadshow_frame(event, *, invite_top=5):
+def roadshow_frame(viewer, event, *, invite_top=5):
     """The programme as matcher returns it, limited to the event's tracks; None before any ranking.
 
     Returns
@@ -29,19 +29,19 @@ def roadshow_frame(event, *, invite_top=5):
     """
     from matcher.planning.roadshow import plan_roadshow
 
-    pairs = suggestion_frame(event.id)
+    pairs = suggestion_frame(viewer, event.id)
     if pairs.empty:
         return None
-    plan = plan_roadshow(pairs, records_frame(event.id, "capability"), invite_top=invite_top,
+    plan = plan_roadshow(pairs, records_frame(viewer, event.id, "capability"), invite_top=invite_top,
                          track_order=event.tracks or None)
     if event.tracks:
         plan = plan[plan["track"].isin(event.tracks)]
     return plan.reset_index(drop=True)
 
 
-def programme(event, *, invite_top=5):
+def programme(viewer, event, *, invite_top=5):
     """``[(track, [talk dict, …]), …]`` in the order of the event's tracks, for the page."""
-    plan = roadshow_frame(event, invite_top=invite_top)
+    plan = roadshow_frame(viewer, event, invite_top=invite_top)
     if plan is None:
         return []
     out = []

@@ -1,0 +1,123 @@
+"""Who may call which endpoint: the per-endpoint access table, checked before every request.
+
+Every request passes :func:`enforce_access`: the endpoint's level in ``ACCESS`` decides
+whether the current user may call it at all (unlisted endpoints are administrator-only,
+so a new route fails closed). *What* a permitted user then sees is decided by
+:mod:`webapp.visibility`.
+"""
+from __future__ import annotations
+
+from flask import abort, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import Forbidden
+
+from .db import db
+from .models import User
+from .visibility import ANONYMOUS, MEMBER_ROLES, can_see_event, is_organiser, viewer_for
+
+PUBLIC, MEMBER, PARTICIPANT, ORGANISER, ADMIN = "public", "member", "participant", "organiser", "admin"
+SECURITY, QUALIFICATIONS = "security", "qualifications"
+#: Endpoint → who may call it. member: any logged-in user (data filtered by visibility);
+#: participant: members and organisers (not analysts); organiser: organisers of the URL's event
+#: (or any organiser when the URL has no event); security: security officers (保密审查员), who
+#: verify qualifications; qualifications: security officers and organisers (who see the
+#: organisations of their own events); admin: administrators, who may call everything. Unlisted → admin.
+ACCESS = {
+    **dict.fromkeys(("auth.login", "site.healthz", "site.set_language", "static", "api.openapi"), PUBLIC),
+    **dict.fromkeys((
+        "auth.logout", "events.index", "outcomes.show", "suggestions.needs", "suggestions.capabilities",
+        "suggestions.need", "suggestions.capability", "search.search", "search.orgs", "search.org", "pairs.index",
+        "meeting_requests.index", "planning.show", "planning.agendas", "roadshow.show", "exports.index", "exports.download",
+        "imports.template", "api.list_events", "api.event", "api.needs", "api.capabilities", "api.suggestions",
+        "api.decisions", "api.schedule", "api.search", "api.job"), MEMBER),
+    **dict.fromkeys(("account.show", "account.password", "participation.agenda", "participation.calendar",
+                     "inbox.index", "inbox.read"), MEMBER),
+    "meeting_requests.create": PARTICIPANT,
+    # Organisers of the bureau create events (and then run them); other organiser endpoints need the URL's event.
+    **dict.fromkeys(("events.create", "api.create_event"), ORGANISER),
+    **dict.fromkeys((
+        "events.edit", "events.delete", "outcomes.add_outcome", "outcomes.delete_outcome", "outcomes.record_history",
+        "outcomes.history", "imports.index", "imports.upload", "imports.report", "imports.confirm", "imports.discard",
+        "imports.rejected", "ranking.rank", "pairs.decide", "pairs.bulk", "pairs.reset",
+        "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank"), ORGANISER),
+    "qualifications.index": QUALIFICATIONS,
+    "qualifications.verify": SECURITY,
+}
+def load_user():
+    """Before each request: the session's user becomes ``g.user`` and ``g.viewer``.
+
+    A session whose user is gone or inactive, or whose ``sv`` differs from the user's
+    ``session_version`` (revoked by logout, password reset or deactivation), is cleared,
+    so the request continues as anonymous and :func:`enforce_access` sends it to the login
+    page (or answers 401 under /api).
+    """
+    g.user, g.viewer = None, ANONYMOUS
+    user_id = session.get("uid")
+    if user_id is not None:
+        user = db.session.get(User, user_id)
+        if user is not None and user.active and session.get("sv") == user.session_version:
+            g.user, g.viewer = user, viewer_for(user)
+        else:
+            session.clear()
+
+
+class AccessDenied(Forbidden):
+    """403 that says which right is missing and who grants it."""
+
+
+def _missing_right(level):
+    return {
+        PARTICIPANT: _("此操作仅限参会单位成员和组织方；分析员账号为只读。需要时请联系管理员更改账号角色。"),
+        ORGANISER: _("此操作需要本对接会的组织方权限。组织方由管理员在“账号”页面分配到对接会。"),
+        SECURITY: _("核验保密资质需要保密审查员权限，由管理员在“账号”页面授予。"),
+        QUALIFICATIONS: _("查看单位资质需要组织方或保密审查员权限，由管理员授予。"),
+    }.get(level, _("此操作仅限管理员。"))
+
+
+def enforce_access():
+    """Before each request: refuse endpoints the user's role may not call, saying which right is missing."""
+    level = ACCESS.get(request.endpoint or "", ADMIN)
+    if request.endpoint is None or level == PUBLIC:
+        return None
+    if g.user is None:
+        if request.path.startswith("/api/") or request.method != "GET":
+            abort(401)
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    event_id = (request.view_args or {}).get("event_id")
+    if _permitted(level, g.viewer, event_id):
+        return None
+    if g.viewer.role == "organiser" and event_id is not None and level in (ORGANISER, PARTICIPANT):
+        if not can_see_event(g.viewer, event_id):
+            abort(404)  # another event's ids look like missing ones
+    raise AccessDenied(_missing_right(level))
+
+
+def allowed(endpoint, event_id=None):
+    """Whether the current user may call ``endpoint`` (for hiding links and tabs)."""
+    return _permitted(ACCESS.get(endpoint, ADMIN), g.get("viewer", ANONYMOUS), event_id)
+
+
+def _permitted(level, viewer, event_id):
+    """The access table's rule: may ``viewer`` call an endpoint of ``level`` for ``event_id`` (None: no event)."""
+    if level == PUBLIC:
+        return True
+    if viewer.user_id is None:
+        return False
+    role = viewer.role
+    if role == "admin" or level == MEMBER:
+        return True
+    if level == PARTICIPANT and role in MEMBER_ROLES:
+        return True
+    if level in (ORGANISER, PARTICIPANT) and role == "organiser":
+        return event_id is None or is_organiser(viewer, event_id)
+    if level == SECURITY:
+        return role == "security"
+    if level == QUALIFICATIONS:
+        return role in ("security", "organiser")
+    return False
+
+
+def init_app(app):
+    app.before_request(load_user)
+    app.before_request(enforce_access)
+    app.jinja_env.globals["allowed"] = allowed

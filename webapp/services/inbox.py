@@ -1,0 +1,75 @@
+"""The in-app inbox: notices to an organisation's members or to one user, read in the reader's language.
+
+A notice stores a ``kind`` and its parameters (record ids, not texts); the page renders it in the
+reader's language and shows record titles only as far as the reader may see them, so a notice can
+never carry more than its reader may know.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from .. import visibility
+from ..db import db
+from ..models import Capability, InboxMessage, Need
+
+#: Notice kind → text (parameters: need, capability: titles or ids; status-specific extras).
+TEXTS = {
+    "request_approved": _l("您就“%(need)s ↔ %(capability)s”提交的会面申请已获组织方批准，将安排洽谈。"),
+    "request_declined": _l("您就“%(need)s ↔ %(capability)s”提交的会面申请未获批准。"),
+}
+
+
+def notify(kind, *, org=None, user_id=None, event_id=None, link="", **params):
+    """Add a notice for an organisation's members (``org``) or one user; the caller commits."""
+    if kind not in TEXTS:
+        raise ValueError(f"unknown notice kind {kind!r}; known: {', '.join(TEXTS)}")
+    db.session.add(InboxMessage(recipient_org=org, recipient_user_id=user_id, event_id=event_id, kind=kind,
+                                params=params, link=link))
+
+
+def _mine(viewer):
+    conditions = [InboxMessage.recipient_user_id == viewer.user_id]
+    if viewer.org:
+        conditions.append(InboxMessage.recipient_org == viewer.org)
+    return or_(*conditions)
+
+
+def unread_count(viewer):
+    """How many notices the viewer has not read (0 for anonymous viewers)."""
+    if viewer.user_id is None:
+        return 0
+    return db.session.scalar(select(func.count()).select_from(InboxMessage).where(
+        _mine(viewer), InboxMessage.read_at.is_(None)))
+
+
+def messages(viewer, *, limit=100):
+    """The viewer's newest notices, each with its ``text`` in the current language."""
+    if viewer.user_id is None:
+        return []
+    rows = db.session.scalars(select(InboxMessage).where(_mine(viewer)).order_by(InboxMessage.id.desc())
+                              .limit(limit)).all()
+    return [{"message": row, "text": _render(viewer, row)} for row in rows]
+
+
+def mark_read(viewer):
+    """Mark every notice of the viewer as read."""
+    if viewer.user_id is None:
+        return
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for row in db.session.scalars(select(InboxMessage).where(_mine(viewer), InboxMessage.read_at.is_(None))):
+        row.read_at = now
+    db.session.commit()
+
+
+def _render(viewer, row):
+    params = dict(row.params or {})
+    if row.event_id is not None and "need_id" in params:
+        need = db.session.scalar(select(Need.title).where(Need.need_id == params["need_id"],
+                                                          visibility.need_clause(viewer, row.event_id)))
+        capability = db.session.scalar(select(Capability.title).where(
+            Capability.capability_id == params["capability_id"], visibility.capability_clause(viewer, row.event_id)))
+        params.update(need=need or params["need_id"], capability=capability or params["capability_id"])
+    return str(TEXTS[row.kind] % params)
