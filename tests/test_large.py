@@ -7,7 +7,7 @@ import matcher
 from matcher import VectorIndex, search_pairs
 from matcher.records import record_texts
 
-from conftest import SAMPLE_DATA
+from webapp_helpers import SAMPLE as SAMPLE_DATA
 
 LEXICAL = {"semantic": 0.0}
 
@@ -184,7 +184,7 @@ def test_a_saved_vector_index_serves_search_pairs(sample, tmp_path):
 
 
 def test_web_ranking_of_a_large_event_stores_no_dense_table(tmp_path):
-    from test_webapp_fixtures import admin_client, create_event, db_session, load_sample, make_app, rank
+    from webapp_helpers import admin_client, create_event, db_session, load_sample, make_app, rank
 
     from webapp.models import Event, ScoreTable, Suggestion
     from webapp.services.events import verify_declared_qualifications

@@ -9,7 +9,7 @@ from matcher import reasons
 from matcher.lexical import BM25, normalise_text
 from matcher.records import record_texts
 
-from conftest import SAMPLE_DATA
+from webapp_helpers import SAMPLE as SAMPLE_DATA
 
 
 def oracle_shared_terms(need_text, capability_text, weight, max_terms=reasons.MAX_TERMS):
