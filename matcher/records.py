@@ -5,6 +5,14 @@ with BOM or GB18030/GBK; XLSX; JSON) or a DataFrame, map Chinese or English
 headers onto canonical English column names, check every row and either raise
 one :class:`~matcher.errors.InputError` listing every problem or, with
 ``errors="collect"``, return the valid rows and the rejected ones with reasons.
+
+Problems come in :func:`~matcher.errors.problem`'s one shape. A row problem names the row, the
+column as written and the canonical ``field``. A problem with the header row has ``field``
+"header": a missing required column has ``column`` None, ``value`` the headers found and
+``allowed`` the header names accepted for it (its canonical name first); two columns meaning the
+same field have ``column`` the second, ``value`` the first and ``allowed`` the accepted names.
+A row whose id starts with "示例" or "example" (:func:`is_example_id`) is the import template's
+example row: it is rejected with its own reason (``field`` "id"), never imported.
 """
 from __future__ import annotations
 
@@ -48,6 +56,8 @@ CAPABILITY_COLUMNS = {
     "classification": ("classification", "密级", "公开程度", "可见级别", "发布范围"),
 }
 REQUIRED = ("id", "title", "description")
+#: An id starting with one of these (any case) marks the example row of an import template.
+EXAMPLE_ID_PREFIXES = ("示例", "example")
 _KEYWORD_SPLIT = re.compile(r"\s*[;；,，、|]\s*")
 _TRL = re.compile(r"^(?:trl)?\s*(\d+)(?:\.0+)?$", re.IGNORECASE)
 
@@ -145,24 +155,36 @@ def _load(src, kind, *, errors, sheet):
     return _finish(valid), rejected.reset_index(drop=True)
 
 
+def is_example_id(value):
+    """Whether ``value`` marks the example row of an import template (starts with "示例" or "example").
+
+    Examples
+    --------
+    >>> is_example_id("示例-001"), is_example_id("N001")
+    (True, False)
+    """
+    return str(value).strip().casefold().startswith(EXAMPLE_ID_PREFIXES)
+
+
 def _map_columns(table, kind):
     aliases, columns = kind.aliases, {}
+    found = [str(c) for c in table.frame.columns]
     for original in table.frame.columns:
         canon = aliases.get(header_key(original))
         if canon is None:
             continue
         if canon in columns:
-            raise InputError(
-                f"{table.name}: columns '{columns[canon]}' and '{original}' both mean '{canon}'; keep one"
-            )
+            message = f"{table.name}: columns '{columns[canon]}' and '{original}' both mean '{canon}'; keep one"
+            raise InputError(message, problems=[problem(message, file=table.name, column=str(original), field="header",
+                                                        value=str(columns[canon]), allowed=kind.columns[canon])])
         columns[canon] = original
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         wanted = "; ".join(f"{c} (e.g. {', '.join(kind.columns[c][1:3])})" for c in missing)
-        raise InputError(
-            f"{table.name}: missing required column(s) for {kind.noun}s: {wanted}; "
-            f"found columns {list(table.frame.columns)}"
-        )
+        message = f"{table.name}: missing required column(s) for {kind.noun}s: {wanted}; found columns {found}"
+        raise InputError(message, problems=[problem(f"{table.name}: missing required column {c}", file=table.name,
+                                                    field="header", value=found, allowed=kind.columns[c])
+                                            for c in missing])
     return columns
 
 
@@ -180,6 +202,10 @@ def _validate(frame, table, kind, columns):
     first_seen = {}
     for index, row in enumerate(frame.itertuples(index=False)):
         record = row._asdict()
+        if is_example_id(record["id"]):
+            report(index, "id", record["id"], "the import template's example row (its id starts with "
+                   f"{' or '.join(map(repr, EXAMPLE_ID_PREFIXES))}) is never imported; delete it or give it a real id")
+            continue
         for canon in REQUIRED:
             if not record[canon].strip():
                 report(index, canon, record[canon], f"{canon} must not be empty")

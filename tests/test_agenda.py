@@ -1,4 +1,6 @@
 """Tests for matcher.agenda.write_agenda and the ``matcher schedule`` command."""
+import dataclasses
+
 import openpyxl
 import pandas as pd
 import pytest
@@ -6,6 +8,7 @@ from click.testing import CliRunner
 
 from matcher.cli import cli
 from matcher.errors import InputError
+from matcher.export import display_width
 from matcher.planning.agenda import write_agenda
 from matcher.planning.roadshow import plan_roadshow
 from matcher.planning.schedule import schedule_meetings
@@ -60,6 +63,49 @@ def test_personal_agenda_lists_partner_and_ids(plan, tmp_path):
     assert rows[0] == ("slot", "table", "role", "partner", "need_id", "capability_id", "score")
     assert {r[3] for r in rows[1:]} == set(
         plan.meetings.loc[plan.meetings["need_org"] == "乙企业", "capability_org"])
+
+
+LABELS = {"sheet.grid": "Grid", "sheet.meetings": "Meetings", "sheet.unscheduled": "Not scheduled",
+          "sheet.roadshow": "Roadshow", "table {n}": "Table {n}", "role.need": "Enterprise",
+          "role.capability": "Institute",
+          "kind.pair": "Pair", "slot": "Slot", "table": "Table", "role": "Role", "partner": "Partner",
+          "need_id": "Need ID", "capability_id": "Capability ID", "score": "Score", "org": "Organisation"}
+
+
+def test_labels_name_sheets_headers_and_values(plan, pairs, tmp_path):
+    write_agenda(plan, tmp_path / "agenda.xlsx", roadshow=plan_roadshow(pairs), labels=LABELS)
+    book = openpyxl.load_workbook(tmp_path / "agenda.xlsx")
+    assert book.sheetnames[:2] == ["Grid", "Meetings"] and book.sheetnames[-2:] == ["Not scheduled", "Roadshow"]
+    assert [c.value for c in book["Grid"][1]] == ["Slot", "Table 1", "Table 2"]
+    rows = list(book["乙企业"].iter_rows(values_only=True))
+    assert rows[0] == ("Slot", "Table", "Role", "Partner", "Need ID", "Capability ID", "Score")
+    assert {r[2] for r in rows[1:]} == {"Enterprise"}
+    assert "need_org" in [c.value for c in book["Meetings"][1]]  # no label given: the column keeps its name
+    assert {c.value for c in book["Not scheduled"]["A"][1:]} <= {"Pair", "participant"}
+
+
+def test_every_sheet_is_formatted_and_scores_rounded(plan, tmp_path):
+    plan.meetings["score"] = plan.meetings["score"] + 1 / 3
+    write_agenda(plan, tmp_path / "agenda.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "agenda.xlsx")
+    assert all(sheet.freeze_panes == "A2" for sheet in book)
+    meetings = book["会面清单"]
+    header = [c.value for c in meetings[1]]
+    scores = [row[header.index("score")] for row in meetings.iter_rows(min_row=2, values_only=True)]
+    assert scores and all(round(s, 3) == s for s in scores)
+    widest = max(display_width(org) for org in plan.meetings["capability_org"])
+    assert meetings.column_dimensions["F"].width == min(60, widest + 2)  # capability_org fitted, CJK double
+
+
+def test_empty_organisation_names_make_no_sheet(plan, tmp_path):
+    """A stored plan has "" (not NaN) for the org of an unscheduled pair: that is no organisation."""
+    left_out = plan.unscheduled.copy()
+    left_out.loc[len(left_out)] = {"kind": "pair", "need_id": "N9", "capability_id": "C9", "need_org": "乙企业",
+                                   "capability_org": "A所", "org": "", "score": 0.1, "reason": "x"}
+    left_out = left_out.fillna({"org": "", "need_org": "", "capability_org": ""})
+    write_agenda(dataclasses.replace(plan, unscheduled=left_out), tmp_path / "agenda.xlsx")
+    names = openpyxl.load_workbook(tmp_path / "agenda.xlsx").sheetnames
+    assert "_" not in names and "" not in names and len(names) == 2 + 7 + 1
 
 
 def test_csv_variant(plan, pairs, tmp_path):

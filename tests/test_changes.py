@@ -22,7 +22,7 @@ from webapp.models import Event, Meeting, MeetingRequest, Outcome, Suggestion
 #: POST endpoints that do not write to one event's records (accounts, qualifications go through the hook too,
 #: creating an event starts at version 0, deleting one removes its pages).
 NOT_EVENT_WRITES = {"auth.login", "auth.logout", "account.password", "admin.users", "admin.user_active",
-                    "admin.user_events", "admin.user_password", "qualifications.verify", "events.create",
+                    "admin.user_events", "admin.user_password", "qualifications.verify", "events.create", "inbox.read",
                     "api.create_event", "events.delete"}
 
 

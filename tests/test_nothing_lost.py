@@ -8,8 +8,16 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher import CLASSIFICATIONS, CLEARANCES, clearance_allows, load_capabilities, load_needs, rank_pairs
-from matcher import schedule_meetings, score_matrix
+from matcher import (
+    CLASSIFICATIONS,
+    CLEARANCES,
+    clearance_allows,
+    load_capabilities,
+    load_needs,
+    rank_pairs,
+    schedule_meetings,
+    score_matrix,
+)
 
 LEXICAL = {"semantic": 0.0, "lexical": 1.0, "domain": 0.1, "neighbourhood": 0.0}
 WORDS = ["碳化硅", "外延", "缺陷", "压铸", "气孔", "聚乳酸", "耐热", "电机", "散热", "焊接", "裂纹", "涂层", "雷达",

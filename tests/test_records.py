@@ -102,6 +102,35 @@ def test_missing_required_column(tmp_path):
         load_needs(write(tmp_path, "needs.csv", "编号,需求名称\nN1,标题\n"))
 
 
+def test_missing_required_columns_are_structured_header_problems(tmp_path):
+    with pytest.raises(InputError) as caught:
+        load_capabilities(write(tmp_path, "成果.csv", "编号,名称\nC1,标题\n"))
+    problems = caught.value.problems
+    assert [p["field"] for p in problems] == ["header"]
+    assert problems[0]["file"] == "成果.csv" and problems[0]["column"] is None
+    assert problems[0]["value"] == ["编号", "名称"] and problems[0]["allowed"][:2] == ["description", "成果简介"]
+
+
+def test_two_columns_meaning_one_field_is_a_header_problem(tmp_path):
+    with pytest.raises(InputError, match="both mean 'title'") as caught:
+        load_needs(write(tmp_path, "needs.csv", "编号,需求名称,名称,需求描述\nN1,标题,标题,描述\n"))
+    (found,) = caught.value.problems
+    assert (found["field"], found["column"], found["value"]) == ("header", "名称", "需求名称")
+    assert "title" in found["allowed"]
+
+
+@pytest.mark.parametrize("example_id", ["示例-001", "示例", "Example-2", " example"])
+def test_template_example_row_is_rejected_with_its_own_reason(tmp_path, example_id):
+    example = GOOD_NEED.replace("N1,", f"{example_id},", 1)
+    valid, rejected = load_needs(write(tmp_path, "needs.csv", NEED_HEADER + example + GOOD_NEED), errors="collect")
+    assert valid["id"].tolist() == ["N1"]
+    assert rejected["source_row"].tolist() == [2]
+    assert "example row" in rejected.loc[0, "reason"] and "never imported" in rejected.loc[0, "reason"]
+    with pytest.raises(InputError) as caught:
+        load_needs(write(tmp_path, "needs.csv", NEED_HEADER + example))
+    assert [(p["row"], p["field"]) for p in caught.value.problems] == [(2, "id")]
+
+
 def test_collect_returns_rejected_rows_with_reasons_and_loses_nothing(tmp_path):
     lines = "N2,甲,标题,描述,,,12,,无\nN3,乙,,描述,,,,,无\nN4,丙,标题四,描述四,,,,,三级\n"
     valid, rejected = load_needs(write(tmp_path, "needs.csv", NEED_HEADER + GOOD_NEED + lines), errors="collect")

@@ -190,10 +190,11 @@ def test_english_catalogue_translates_every_message():
     with open(f"{folder}/translations/en/LC_MESSAGES/messages.po", "rb") as handle:
         catalogue = read_po(handle)
     method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
-    found = {m[2] if isinstance(m[2], str) else m[2][0]
-             for m in extract_from_dir(folder, method_map, keywords={"_": None, "_l": None, "gettext": None,
-                                                                      "lazy_gettext": None})}
-    missing = sorted(m for m in found if not (catalogue.get(m) and catalogue.get(m).string))
+    keywords = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "pgettext": ((1, "c"), 2)}
+    found = {(m[2] if isinstance(m[2], str) else m[2][0], m[4])
+             for m in extract_from_dir(folder, method_map, keywords=keywords)}
+    assert any(context for _message, context in found)  # pgettext messages are checked too, with their context
+    missing = sorted(m for m in found if not (catalogue.get(*m) and catalogue.get(*m).string))
     assert missing == []
 
 

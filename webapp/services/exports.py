@@ -1,7 +1,8 @@
 """Downloadable files: pairings, suggestions, schedule grid, meetings, agendas, unscheduled list, records.
 
-Tables are written with ``matcher.export.write_frame`` (atomic, formula-safe)
-and agendas with ``matcher.write_agenda``; headers follow the page language.
+Tables are written with ``matcher.export.write_frame`` (atomic, formula-safe; workbooks with a
+frozen header row, fitted column widths and scores rounded to 3 decimals) and agendas with
+``matcher.write_agenda``; headers, sheet names and values follow the page language.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ..errors import ValidationFailed
 from ..models import Suggestion
 from . import planning
 from .frames import records_frame
-from .imports import TEMPLATE_HEADERS
+from .import_templates import COLUMNS, record_headers
 from .pairs import accepted_pairs
 
 #: Export key → file label (the Chinese is the file name in the default language).
@@ -81,7 +82,7 @@ def _pairings(viewer, event):
             _("需求编号"): decision.need_id, _("需求单位"): need.org if need else "",
             _("需求名称"): need.title if need else "", _("成果编号"): decision.capability_id,
             _("成果单位"): capability.org if capability else "", _("成果名称"): capability.title if capability else "",
-            _("得分"): None if item["score"] is None else round(item["score"], 4),
+            _("得分"): item["score"],
             _("锁定"): _("是") if decision.locked else "", _("来源"): _source(decision.source),
             _("推荐理由"): item["reason"]})
     return _frame(rows, [_("需求编号"), _("需求单位"), _("需求名称"), _("成果编号"), _("成果单位"), _("成果名称"),
@@ -115,12 +116,14 @@ def _schedule_grid(viewer, event):
 
 def _meetings(viewer, event):
     labels = planning.slot_labels(event)
+    # 签到: one box per side, ticked on the day as each organisation arrives at its table.
+    check_in = _("□ 企业　□ 院所")
     rows = [{_("时段"): m.slot, _("时间"): labels.get(m.slot, ""), _("桌号"): m.table_no, _("需求编号"): m.need_id,
              _("需求单位"): m.need_org, _("成果编号"): m.capability_id, _("成果单位"): m.capability_org,
-             _("得分"): round(m.score, 4), _("锁定"): _("是") if m.locked else ""}
+             _("得分"): m.score, _("锁定"): _("是") if m.locked else "", _("签到"): check_in}
             for m in planning.meetings(viewer, event.id)]
     return _frame(rows, [_("时段"), _("时间"), _("桌号"), _("需求编号"), _("需求单位"), _("成果编号"), _("成果单位"),
-                         _("得分"), _("锁定")])
+                         _("得分"), _("锁定"), _("签到")])
 
 
 def _unscheduled(viewer, event):
@@ -132,14 +135,9 @@ def _unscheduled(viewer, event):
 
 def _records(kind):
     def frame(viewer, event):
-        records = records_frame(viewer, event.id, kind)
-        tier = "clearance" if kind == "need" else "classification"
-        canonical = ["id", "org", "title", "description", "domain", "keywords", "region", "contact", "trl",
-                     "cooperation", tier]
-        out = records[canonical].copy()
+        out = records_frame(viewer, event.id, kind)[list(COLUMNS[kind])].copy()
         out["trl"] = out["trl"].astype(object).where(out["trl"].notna(), "")
-        out.columns = TEMPLATE_HEADERS[kind]
-        return out
+        return out.rename(columns=record_headers(kind))  # headers the loaders accept: the file imports again
     return frame
 
 
@@ -150,7 +148,7 @@ def _agendas(viewer, event, folder, fmt):
 
     schedule = planning.schedule_object(viewer, event.id)
     roadshow = roadshow_frame(viewer, event)
-    paths = write_agenda(schedule, folder / f"agenda.{fmt}", roadshow=roadshow if roadshow is not None else None)
+    paths = write_agenda(schedule, folder / f"agenda.{fmt}", roadshow=roadshow, labels=_agenda_labels())
     paths = [Path(p) for p in paths]
     if len(paths) == 1:
         return paths[0]
@@ -159,6 +157,21 @@ def _agendas(viewer, event, folder, fmt):
         for path in paths:
             archive.write(path, arcname=path.name)
     return bundle
+
+
+def _agenda_labels():
+    """Sheet names, headers and values of the agendas workbook in the page language (see ``write_agenda``)."""
+    return {
+        "sheet.grid": _("会面总表"), "sheet.meetings": _("会面清单"), "sheet.unscheduled": _("未安排"),
+        "sheet.roadshow": _("路演安排"), "table {n}": _("{n} 号桌"), "role.need": _("企业"), "role.capability": _("院所"),
+        "kind.pair": _("配对"), "kind.participant": _("参会单位"),
+        "slot": _("时段"), "table": _("桌号"), "role": _("角色"), "partner": _("对方单位"), "org": _("单位"),
+        "need_id": _("需求编号"), "capability_id": _("成果编号"), "need_org": _("需求单位"),
+        "capability_org": _("成果单位"), "score": _("得分"), "locked": _("锁定"), "kind": _("类型"),
+        "reason": _("原因"), "track": _("分会场"), "order": _("顺序"), "capability_ids": _("路演成果"),
+        "invited_orgs": _("受邀企业"), "invited_count": _("受邀企业数"), "expected_interest": _("预期关注度"),
+        "topics": _("一并洽谈的配对"),
+    }
 
 
 def _frame(rows, columns):

@@ -1,7 +1,7 @@
 """Import needs and capabilities: upload → validation report → confirm (or discard)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import audit
 from ..db import db
 from ..models import ImportBatch
+from ..services import import_templates
 from ..services import imports as service
 from ..ui import attachment, flash_failure, get_event
 
@@ -44,8 +45,9 @@ def upload(event_id):
 def report(event_id, batch_id):
     get_event(event_id)
     batch = _batch(event_id, batch_id)
-    problems = [dict(p, reason=service.describe_problem(p)) for p in batch.problems]
+    problems = [dict(p, reason=service.describe_problem(p), sentence=service.locate_problem(p)) for p in batch.problems]
     return render_template("imports/report.html", batch=batch, problems=problems,
+                           preview=service.preview(g.viewer, batch),
                            has_rejects=service.rejected_path(batch) is not None)
 
 
@@ -63,8 +65,11 @@ def confirm(event_id, batch_id):
         return redirect(url_for("imports.report", event_id=event.id, batch_id=batch.id))
     audit.record("import_confirm", f"event {event.id} batch {batch.id}",
                  f"kind={batch.kind} valid={batch.n_valid} new={batch.n_new} updated={batch.n_updated}")
-    flash(_("已导入 %(n)s 行（新增 %(new)s，更新 %(updated)s）。", n=batch.n_valid, new=batch.n_new,
-            updated=batch.n_updated), "success")
+    if batch.n_new or batch.n_updated:
+        flash(_("已导入 %(n)s 行（新增 %(new)s，更新 %(updated)s）。", n=batch.n_valid, new=batch.n_new,
+                updated=batch.n_updated), "success")
+    else:
+        flash(_("没有变化：%(n)s 行与已导入的数据完全相同（新增 0，更新 0）。", n=batch.n_valid), "info")
     return redirect(url_for("imports.index", event_id=event.id))
 
 
@@ -79,18 +84,18 @@ def discard(event_id, batch_id):
 @bp.get("/events/<int:event_id>/imports/<int:batch_id>/rejected.csv")
 def rejected(event_id, batch_id):
     batch = _batch(event_id, batch_id)
-    path = service.rejected_path(batch)
-    if path is None:
+    content = service.rejected_bytes(batch)
+    if content is None:
         abort(404)
     name = _("未通过校验的行-%(kind)s.csv", kind=KIND_LABELS[batch.kind])
-    return attachment(path.read_bytes(), name, "text/csv; charset=utf-8", f"rejected-{batch.kind}s.csv")
+    return attachment(content, name, "text/csv; charset=utf-8", f"rejected-{batch.kind}s.csv")
 
 
 @bp.get("/imports/template/<kind>.<fmt>")
 def template(kind, fmt):
-    if kind not in service.TEMPLATE_HEADERS or fmt not in ("csv", "xlsx"):
+    if kind not in import_templates.COLUMNS or fmt not in ("csv", "xlsx"):
         abort(404)
-    content = service.template_bytes(kind, fmt)
+    content = import_templates.template_bytes(kind, fmt)
     name = _("导入模板-%(kind)s.%(fmt)s", kind=KIND_LABELS[kind], fmt=fmt)
     return attachment(content, name, "text/csv; charset=utf-8" if fmt == "csv" else
                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"template-{kind}s.{fmt}")
