@@ -16,7 +16,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# CPU build from the local wheel; a looser requirement would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,notebooks,web,browser]'
+	$(PY) -m pip install --quiet -e '.[test,notebooks,web,browser,cluster]'
 	touch $@
 
 demo: setup

@@ -18,10 +18,19 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import evaluate
+from .ann import VectorIndex
 from .embed import Embedder
 from .errors import DataWarning, InfeasibleScheduleError, InputError, MatcherError, ModelUnavailableError
 from .planning import Schedule, agenda_frames, greedy_schedule, plan_roadshow, schedule_meetings, write_agenda
-from .rank import DEFAULT_WEIGHTS, ScoreMatrix, rank_organisations, rank_pairs, score_matrix
+from .rank import (
+    DEFAULT_WEIGHTS,
+    LARGE_THRESHOLD,
+    ScoreMatrix,
+    rank_organisations,
+    rank_pairs,
+    score_matrix,
+    search_pairs,
+)
 from .records import load_capabilities, load_needs
 from .taxonomy import CLASSIFICATIONS, CLEARANCES, DOMAINS, clearance_allows, infer_domains
 
@@ -32,6 +41,7 @@ __all__ = [
     "CLEARANCES",
     "DEFAULT_WEIGHTS",
     "DOMAINS",
+    "LARGE_THRESHOLD",
     "DataWarning",
     "Embedder",
     "InfeasibleScheduleError",
@@ -40,6 +50,7 @@ __all__ = [
     "ModelUnavailableError",
     "Schedule",
     "ScoreMatrix",
+    "VectorIndex",
     "agenda_frames",
     "clearance_allows",
     "evaluate",
@@ -52,5 +63,6 @@ __all__ = [
     "rank_pairs",
     "schedule_meetings",
     "score_matrix",
+    "search_pairs",
     "write_agenda",
 ]

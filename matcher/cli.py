@@ -1,4 +1,4 @@
-"""Command line: ``matcher rank``, ``matcher demo`` and ``matcher schedule``."""
+"""Command line: ``matcher rank``, ``matcher encode``, ``matcher demo`` and ``matcher schedule``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,6 +53,26 @@ def rank(needs, capabilities, top_k, model, direction, lexical_only, output):
 
 
 @cli.command()
+@click.argument("records", type=click.Path(dir_okay=False))
+@click.option("--kind", type=click.Choice(["need", "capability"]), default="capability", show_default=True,
+              help="Needs are encoded as queries, capabilities as passages.")
+@click.option("--model", default=None, help="As for 'matcher rank'.")
+@click.option("--address", default=None, help="Ray cluster address (ray://HOST:10001 or auto); default: local Ray.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Ray workers (one model each).")
+@click.option("--threads-per-worker", default=1, show_default=True, type=click.IntRange(min=1))
+def encode(records, kind, model, address, workers, threads_per_worker):
+    """Encode RECORDS (CSV, XLSX or JSON) into the embedding cache on Ray workers (pip install '.[cluster]')."""
+    from .distributed import encode_catalogue
+    from .records import record_texts
+
+    frame = (load_needs if kind == "need" else load_capabilities)(records)
+    done = encode_catalogue(record_texts(frame), role="query" if kind == "need" else "passage", model=model,
+                            address=address, workers=workers, threads_per_worker=threads_per_worker,
+                            show_progress=True)
+    click.echo(f"encoded {done} of {len(frame)} {kind} texts (the rest were cached)")
+
+
+@cli.command()
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder with needs.csv and capabilities.csv (default: the bundled sample data).")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(min=1))
@@ -83,7 +103,8 @@ def _rank(needs_path, capabilities_path, *, top_k, model, direction, lexical_onl
     capabilities = load_capabilities(capabilities_path)
     weights = {"semantic": 0.0} if lexical_only else None
     embedder = None if lexical_only else Embedder(model, show_progress=True)
-    return rank_pairs(needs, capabilities, top_k=top_k, direction=direction, embedder=embedder, weights=weights)
+    return rank_pairs(needs, capabilities, top_k=top_k, direction=direction, embedder=embedder, weights=weights,
+                      show_progress=True)
 
 
 def _sample_data_dir():

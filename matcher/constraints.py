@@ -5,8 +5,11 @@ web pages) applies the same rules.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from . import taxonomy
 from .errors import InputError
@@ -42,22 +45,81 @@ def allowed_pairs(needs, capabilities, *, exclude=None):
     >>> (allowed_pairs(needs, capabilities) == "").mean()
     0.87
     """
+    rules = pair_rules(needs, capabilities, exclude=exclude)
+    codes = rules.codes(np.arange(len(needs)))
+    return np.array(RULE_NAMES, dtype=object)[codes]
+
+
+#: Rule of each code :meth:`PairRules.codes` returns; code 0 is "allowed".
+RULE_NAMES = ("",) + tuple(EXCLUDED_BY)
+
+
+@dataclass(frozen=True)
+class PairRules:
+    """The rules of one ranking in numbers, query-major, never a dense matrix.
+
+    A query sees a candidate when ``query_levels[q] >= candidate_levels[c]``
+    (tier levels compared numerically); ``same_org`` and ``excluded`` hold the
+    other forbidden pairs as sparse (n_queries, n_candidates) matrices.
+    """
+
+    query_levels: np.ndarray
+    candidate_levels: np.ndarray
+    same_org: sp.csr_matrix
+    excluded: sp.csr_matrix
+
+    def transpose(self):
+        """The same rules with candidates as queries (levels negated so ``>=`` still reads "may see")."""
+        return PairRules(-self.candidate_levels, -self.query_levels, self.same_org.T.tocsr(), self.excluded.T.tocsr())
+
+    def visible(self, rows, columns=slice(None)):
+        """Boolean (len(rows), n_columns): the visibility rule alone."""
+        return self.query_levels[rows][:, None] >= self.candidate_levels[columns][None, :]
+
+    def codes(self, rows):
+        """uint8 (len(rows), n_candidates): 0 allowed, else the index of the rule in :data:`RULE_NAMES`."""
+        codes = np.where(self.visible(rows), 0, 1).astype(np.uint8)
+        for code, matrix in ((2, self.same_org), (3, self.excluded)):
+            hit = matrix[rows].toarray() if matrix.nnz else None
+            if hit is not None:
+                codes[(codes == 0) & hit] = code
+        return codes
+
+    def allowed_at(self, rows, columns):
+        """Boolean, same shape as ``columns`` (query rows × candidate positions): pairs no rule forbids."""
+        allowed = self.query_levels[rows][:, None] >= self.candidate_levels[columns]
+        for matrix in (self.same_org, self.excluded):
+            if matrix.nnz:
+                allowed &= ~_lookup(matrix, rows, columns)
+        return allowed
+
+
+def pair_rules(needs, capabilities, *, exclude=None):
+    """The visibility, same-organisation and exclusion rules as :class:`PairRules` (needs as queries).
+
+    Parameters
+    ----------
+    needs, capabilities, exclude
+        As in :func:`allowed_pairs`.
+
+    Returns
+    -------
+    PairRules
+    """
+    need_levels = np.array([taxonomy.CLEARANCES[c] for c in needs["clearance"]], dtype=np.int8)
+    capability_levels = np.array([taxonomy.CLASSIFICATIONS[c] for c in capabilities["classification"]],
+                                 dtype=np.int8)
     shape = (len(needs), len(capabilities))
-    reason = np.full(shape, "", dtype=object)
-    if not shape[0] or not shape[1]:
-        return reason
-    visible = taxonomy.visibility_mask(needs["clearance"], capabilities["classification"])
-    reason[~visible] = "clearance"
-    need_org = needs["org"].fillna("").to_numpy(dtype=object)
-    capability_org = capabilities["org"].fillna("").to_numpy(dtype=object)
-    same = (need_org[:, None] == capability_org[None, :]) & (need_org[:, None] != "")
-    reason[same & (reason == "")] = "same_org"
+    need_org = needs["org"].fillna("").astype(str)
+    capability_org = capabilities["org"].fillna("").astype(str)
+    same = _pair_matrix(need_org, capability_org, need_org[need_org != ""], need_org[need_org != ""], shape)
+    excluded = sp.csr_matrix(shape, dtype=bool)
     if exclude is not None:
-        reason[_excluded_mask(needs, capabilities, exclude) & (reason == "")] = "excluded"
-    return reason
+        excluded = _excluded_matrix(needs, capabilities, exclude, shape)
+    return PairRules(need_levels, capability_levels, same, excluded)
 
 
-def _excluded_mask(needs, capabilities, exclude):
+def _excluded_matrix(needs, capabilities, exclude, shape):
     if not isinstance(exclude, pd.DataFrame):
         raise InputError(f"exclude must be a DataFrame; got {type(exclude).__name__}")
     by_id = {"need_id", "capability_id"} <= set(exclude.columns)
@@ -65,19 +127,34 @@ def _excluded_mask(needs, capabilities, exclude):
     if not (by_id or by_org):
         raise InputError("exclude needs columns need_id and capability_id, or need_org and capability_org; "
                          f"got {list(exclude.columns)}")
-    mask = np.zeros((len(needs), len(capabilities)), dtype=bool)
+    matrix = sp.csr_matrix(shape, dtype=bool)
     if by_id:
-        mask |= _pair_mask(needs["id"], capabilities["id"], exclude["need_id"], exclude["capability_id"])
+        matrix = matrix + _pair_matrix(needs["id"], capabilities["id"], exclude["need_id"], exclude["capability_id"],
+                                       shape)
     if by_org:
-        mask |= _pair_mask(needs["org"], capabilities["org"], exclude["need_org"], exclude["capability_org"])
-    return mask
+        matrix = matrix + _pair_matrix(needs["org"], capabilities["org"], exclude["need_org"],
+                                       exclude["capability_org"], shape)
+    return matrix.tocsr()
 
 
-def _pair_mask(row_keys, column_keys, left, right):
-    row_keys = row_keys.astype(str).to_numpy()
-    column_keys = column_keys.astype(str).to_numpy()
-    pairs = pd.DataFrame({"left": left, "right": right}).dropna().astype(str)
-    mask = np.zeros((len(row_keys), len(column_keys)), dtype=bool)
-    for key, group in pairs.groupby("left"):
-        mask |= np.outer(row_keys == key, np.isin(column_keys, group["right"].to_numpy()))
-    return mask
+def _pair_matrix(row_keys, column_keys, left, right, shape):
+    """Sparse bool (n_rows, n_columns): True where (row key, column key) is one of the (left, right) pairs."""
+    pairs = pd.DataFrame({"left": np.asarray(left, dtype=object), "right": np.asarray(right, dtype=object)})
+    pairs = pairs.dropna().astype(str).drop_duplicates()
+    rows = pd.DataFrame({"key": pd.Series(row_keys, dtype=object).astype(str).to_numpy(), "row": np.arange(shape[0])})
+    columns = pd.DataFrame({"key": pd.Series(column_keys, dtype=object).astype(str).to_numpy(),
+                            "column": np.arange(shape[1])})
+    joined = (pairs.merge(rows, left_on="left", right_on="key")[["right", "row"]]
+              .merge(columns, left_on="right", right_on="key")[["row", "column"]])
+    data = np.ones(len(joined), dtype=bool)
+    return sp.csr_matrix((data, (joined["row"].to_numpy(), joined["column"].to_numpy())), shape=shape, dtype=bool)
+
+
+def _lookup(matrix, rows, columns):
+    """``matrix[rows[i], columns[i, j]]`` for a sparse bool matrix, as a dense bool array shaped like ``columns``."""
+    block = matrix[rows]
+    out = np.zeros(columns.shape, dtype=bool)
+    for i in np.flatnonzero(np.diff(block.indptr)):
+        hits = block.indices[block.indptr[i]:block.indptr[i + 1]]
+        out[i] = np.isin(columns[i], hits)
+    return out

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .lexical import analyse
+from .topk import top_k_positions
 
 #: Query length (CJK characters plus Latin words) from which the signal takes its full weight.
 SATURATION_TERMS = 30
@@ -67,17 +68,33 @@ def rank_profiles(scores, k):
     k = min(k, n_candidates)
     if not (n_rows and k):
         return sp.csr_matrix((n_rows, n_candidates), dtype=np.float32)
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    weights = np.broadcast_to(1.0 / np.log2(np.arange(2, k + 2, dtype=np.float32)), top.shape).copy()
-    weights[~np.isfinite(np.take_along_axis(scores, top, axis=1))] = 0.0
+    # Ties at the k-th place go to the lower column, so every path builds the same profile.
+    row, column, rank = top_k_positions(scores, k)
+    weights = np.zeros((n_rows, k), dtype=np.float32)
+    weights[row, rank - 1] = (1.0 / np.log2(np.arange(2, k + 2, dtype=np.float32)))[rank - 1]
     norms = np.linalg.norm(weights, axis=1, keepdims=True)
     weights = np.divide(weights, norms, out=np.zeros_like(weights), where=norms > 0)
-    rows = np.repeat(np.arange(n_rows), k)
-    profiles = sp.csr_matrix((weights.ravel(), (rows, top.ravel())), shape=scores.shape, dtype=np.float32)
-    profiles.eliminate_zeros()
-    return profiles
+    return sp.csr_matrix((weights[row, rank - 1], (row, column)), shape=scores.shape, dtype=np.float32)
+
+
+def neighbour_profiles(candidate_scores, columns, *, chunk_size=1024):
+    """Rank profile of each candidate in ``columns`` among those same columns.
+
+    Parameters
+    ----------
+    candidate_scores : callable
+        As in :func:`profile_similarity`.
+    columns : numpy.ndarray of int
+        The candidates a group of queries may see.
+    chunk_size : int, default 1024
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (len(columns), len(columns))
+    """
+    k = neighbourhood_size(len(columns))
+    return sp.vstack([rank_profiles(candidate_scores(columns[start:start + chunk_size], columns), k)
+                      for start in range(0, len(columns), chunk_size)]).tocsr()
 
 
 def profile_similarity(query_scores, candidate_scores, visible, *, chunk_size=1024):
@@ -111,11 +128,25 @@ def profile_similarity(query_scores, candidate_scores, visible, *, chunk_size=10
         columns = np.flatnonzero(pattern)
         if not len(columns):
             continue
-        k = neighbourhood_size(len(columns))
-        neighbours = sp.vstack([
-            rank_profiles(candidate_scores(columns[start:start + chunk_size], columns), k)
-            for start in range(0, len(columns), chunk_size)])
+        neighbours = neighbour_profiles(candidate_scores, columns, chunk_size=chunk_size)
         rows = np.flatnonzero(group_of.ravel() == group)
-        queries = rank_profiles(query_scores[np.ix_(rows, columns)], k)
-        result[np.ix_(rows, columns)] = (queries @ neighbours.T).toarray()
+        result[np.ix_(rows, columns)] = query_similarity(query_scores[np.ix_(rows, columns)], neighbours)
     return result
+
+
+def query_similarity(query_scores, neighbours):
+    """Cosine of each query's rank profile with each candidate's neighbour profile.
+
+    Parameters
+    ----------
+    query_scores : numpy.ndarray, shape (n_queries, n_columns)
+        First-order scores over one group's columns, ``-inf`` where not allowed.
+    neighbours : scipy.sparse.csr_matrix, shape (n_columns, n_columns)
+        From :func:`neighbour_profiles` over the same columns.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n_queries, n_columns)
+    """
+    queries = rank_profiles(query_scores, neighbourhood_size(query_scores.shape[1]))
+    return (queries @ neighbours.T).toarray().astype(np.float32)

@@ -12,32 +12,42 @@ each candidate's own nearest neighbours, weighted more for longer queries.
 Rules that always hold: a capability is never suggested to a need whose
 enterprise qualification is below the capability's tier, never to the same
 organisation, and never for an excluded pair; such pairs hold ``-inf``.
+
+Inside, everything is query-major (rows are the queries of ``direction``,
+:mod:`matcher.blockwise`); the one transpose happens at the :class:`ScoreMatrix`
+boundary. Small inputs get the dense :class:`ScoreMatrix`; large ones go through
+:func:`search_pairs`, which scores blocks of queries and keeps only their top-k.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from . import reasons
-from .constraints import allowed_pairs
+from . import blockwise, candidates
+from .ann import VectorIndex
+from .candidates import DEFAULT_CANDIDATES
+from .constraints import RULE_NAMES, allowed_pairs, pair_rules
 from .errors import InputError
 from .lexical import BM25
-from .neighbourhood import profile_similarity, query_weights
-from .taxonomy import visibility_mask
+from .neighbourhood import query_weights
+from .progress import StageProgress
+from .reasons import describe_pairs
+from .records import record_texts
 
 #: Shipped fusion weights; see README "Matching quality" for how they were chosen.
 DEFAULT_WEIGHTS = {"semantic": 0.6, "lexical": 0.4, "domain": 0.1, "neighbourhood": 0.8}
 SIGNALS = tuple(DEFAULT_WEIGHTS)
-#: Weight of a domain agreement that rests on an inferred domain. On the CSL dev half (all
-#: domains inferred) full weight cost T4 MRR@10 0.008 and T3 P@10 0.010 against 0.25, while
-#: given domains gain nDCG@10 on the docking sets (benchmarks/quality.py).
-INFERRED_DOMAIN_CONFIDENCE = 0.25
 DIRECTIONS = ("need", "capability")
+#: Pairs (n_needs × n_capabilities) above which :func:`rank_pairs` switches from the dense
+#: :class:`ScoreMatrix` to :func:`search_pairs` (about 200 MB of float32 per dense array here).
+LARGE_THRESHOLD = 50_000_000
+#: Candidates above which the dense signal is searched approximately (HNSW) unless an index is given.
+#: At 154,000 candidates exact search was as fast as HNSW at recall 0.97 on two cores (README "Scale").
+ANN_THRESHOLD = 500_000
 
 
 @dataclass
@@ -82,23 +92,7 @@ class ScoreMatrix:
         pandas.DataFrame
             Columns ``need_id, capability_id, rank, score``; ranks start at 1.
         """
-        values = self.values if self.direction == "need" else self.values.T
-        rows, cols, ranks = [], [], []
-        for start in range(0, values.shape[0], chunk_size):
-            block = values[start:start + chunk_size]
-            order = _top_k_indices(block, k)
-            for offset, picked in enumerate(order):
-                picked = picked[np.isfinite(block[offset, picked])]
-                rows.extend([start + offset] * len(picked))
-                cols.extend(picked)
-                ranks.extend(range(1, len(picked) + 1))
-        rows, cols = np.asarray(rows, dtype=int), np.asarray(cols, dtype=int)
-        need_index, capability_index = (rows, cols) if self.direction == "need" else (cols, rows)
-        return pd.DataFrame({
-            "need_id": self.need_ids[need_index], "capability_id": self.capability_ids[capability_index],
-            "rank": np.asarray(ranks, dtype=int), "score": self.values[need_index, capability_index],
-            "_need": need_index, "_capability": capability_index,
-        })
+        return _matrix_pairs(self, k, chunk_size=chunk_size)[["need_id", "capability_id", "rank", "score"]]
 
 
 def semantic_scores(need_vectors, capability_vectors):
@@ -116,22 +110,6 @@ def semantic_scores(need_vectors, capability_vectors):
     return np.asarray(need_vectors, dtype=np.float32) @ np.asarray(capability_vectors, dtype=np.float32).T
 
 
-def lexical_scores(need_texts, capability_texts, *, direction="need", k1=1.2, b=0.75):
-    """BM25 of every pair, the query side chosen by ``direction``.
-
-    Returns
-    -------
-    (numpy.ndarray, BM25)
-        Scores of shape (n_needs, n_capabilities) and the fitted index (its IDF
-        weights the terms of the reasons).
-    """
-    if direction == "need":
-        index = BM25(k1=k1, b=b).fit(capability_texts)
-        return index.scores(need_texts), index
-    index = BM25(k1=k1, b=b).fit(need_texts)
-    return index.scores(capability_texts).T, index
-
-
 def fuse_scores(components, weights, allowed, *, direction="need"):
     """Weighted sum of per-query min–max normalised signals; ``-inf`` where not allowed.
 
@@ -147,29 +125,10 @@ def fuse_scores(components, weights, allowed, *, direction="need"):
     -------
     numpy.ndarray of float32, shape (n_needs, n_capabilities)
     """
-    axis = 1 if direction == "need" else 0
-    fused = np.zeros(allowed.shape, dtype=np.float32)
-    for name in ("semantic", "lexical"):
-        if weights.get(name, 0.0):
-            fused += weights[name] * _minmax(components[name], allowed, axis)
-    if weights.get("domain", 0.0):
-        fused += weights["domain"] * components["domain"]
-    return np.where(allowed, fused, -np.inf).astype(np.float32)
-
-
-def record_texts(frame):
-    """Text embedded and indexed for each record: title, description and keywords.
-
-    The title is left out where the description already contains it, and
-    empty parts leave no stray separators.
-    """
-    keywords = frame["keywords"].fillna("").str.replace(";", "，") if "keywords" in frame else [""] * len(frame)
-    texts = []
-    for title, description, words in zip(frame["title"].fillna(""), frame["description"].fillna(""), keywords):
-        parts = [title] if title and title not in description else []
-        parts += [part for part in (description, words) if part]
-        texts.append("。".join(parts))
-    return texts
+    orient = _orientation(direction)
+    fused = blockwise.fuse_scores({name: orient(np.asarray(value)) for name, value in components.items()}, weights,
+                                  orient(allowed))
+    return orient(fused)
 
 
 def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=None, direction="need"):
@@ -196,7 +155,8 @@ def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=No
     Returns
     -------
     ScoreMatrix
-        ``values`` of shape (n_needs, n_capabilities).
+        ``values`` of shape (n_needs, n_capabilities): dense, so for small inputs
+        (see :func:`search_pairs` for large ones).
 
     Examples
     --------
@@ -204,40 +164,79 @@ def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=No
     >>> scores.values.shape
     (64, 66)
     """
-    weights = _check_weights(weights)
-    if direction not in DIRECTIONS:
-        raise InputError(f"direction must be one of {DIRECTIONS}; got {direction!r}")
     needs, capabilities = _prepare(needs, "need"), _prepare(capabilities, "capability")
-    need_texts, capability_texts = record_texts(needs), record_texts(capabilities)
-    lexical, index = lexical_scores(need_texts, capability_texts, direction=direction)
-    shape = (len(needs), len(capabilities))
-    semantic = np.zeros(shape, dtype=np.float32)
-    vectors = None
-    if weights["semantic"] and len(needs) and len(capabilities):
-        embedder = embedder if embedder is not None else default_embedder()
-        vectors = (embedder.encode(need_texts, role="query"), embedder.encode(capability_texts, role="passage"))
-        semantic = semantic_scores(*vectors)
-    domain = _domain_agreement(needs, capabilities)
-    excluded_by = allowed_pairs(needs, capabilities, exclude=exclude)
-    allowed = excluded_by == ""
-    axis = 1 if direction == "need" else 0
-    components = {"semantic": semantic, "lexical": lexical, "lexical_norm": _scale_by_max(lexical, allowed, axis),
-                  "domain": domain, "neighbourhood": np.zeros(shape, dtype=np.float32)}
-    values = fuse_scores(components, weights, allowed, direction=direction)
-    if weights["neighbourhood"] and values.size:
-        candidates = _candidate_scorer(capability_texts if direction == "need" else need_texts,
-                                       None if vectors is None else vectors[1 if direction == "need" else 0],
-                                       index, weights)
-        values, components["neighbourhood"] = _mix_neighbourhood(
-            values, allowed, visibility_mask(needs["clearance"], capabilities["classification"]), candidates,
-            query_weights(need_texts if direction == "need" else capability_texts, weights["neighbourhood"]),
-            direction)
-    return ScoreMatrix(values, needs["id"].to_numpy(dtype=object), capabilities["id"].to_numpy(dtype=object),
-                       components, excluded_by, direction, index)
+    problem = _problem(needs, capabilities, embedder=embedder, weights=weights, exclude=exclude, direction=direction)
+    values, components, codes = blockwise.score_block(problem, np.arange(problem.shape[0]),
+                                                      blockwise.neighbourhoods(problem))
+    orient = _orientation(direction)
+    return ScoreMatrix(orient(values), needs["id"].to_numpy(dtype=object), capabilities["id"].to_numpy(dtype=object),
+                       {name: orient(value) for name, value in components.items()},
+                       orient(np.array(RULE_NAMES, dtype=object)[codes]), direction, problem.index)
+
+
+def search_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None, weights=None, exclude=None,
+                 n_candidates=DEFAULT_CANDIDATES, vector_index=None, ann_threshold=ANN_THRESHOLD, block_size=256,
+                 show_progress=None):
+    """Best ``top_k`` partners per query in bounded memory, without an n × m array of any kind.
+
+    Each query's candidates are proposed by cheap searches (its ``n_candidates``
+    best by the dense signal, by BM25 over selective terms and by neighbourhood
+    overlap, plus the least similar and a few probe records so that the per-query
+    scaling sees its minima); every signal is computed exactly on those pairs and
+    fused as :func:`score_matrix` fuses whole rows. The rules are applied per
+    block; a query only ever searches the tiers it may see. With
+    ``n_candidates=None`` every candidate is scored (exact: the pairs and scores of
+    ``score_matrix(...).top_k(top_k)``, in blocks of ``block_size`` queries).
+
+    Parameters
+    ----------
+    needs, capabilities, embedder, weights, exclude, direction
+        As in :func:`score_matrix`.
+    top_k : int, default 10
+    n_candidates : int or None, default :data:`DEFAULT_CANDIDATES`
+        Candidates per signal and query; None scores every pair.
+    vector_index : matcher.VectorIndex, optional
+        A saved index of the candidate side's vectors (ids = record ids); by
+        default one is built: exact search up to ``ann_threshold`` candidates, HNSW above.
+    ann_threshold : int, default :data:`ANN_THRESHOLD`
+    block_size : int, default 256
+        Queries scored at once.
+    show_progress : bool, optional
+        Progress bars; ``None`` shows them on a terminal only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``need_id, capability_id, rank, score, score_semantic, score_lexical,
+        score_neighbourhood, domain_match``, one row per suggestion.
+
+    Examples
+    --------
+    >>> pairs = search_pairs(needs, capabilities, top_k=3, weights={"semantic": 0.0})
+    >>> pairs.groupby("need_id").size().max()
+    3
+    """
+    _check_top_k(top_k)
+    needs, capabilities = _prepare(needs, "need"), _prepare(capabilities, "capability")
+    problem = _problem(needs, capabilities, embedder=embedder, weights=weights, exclude=exclude, direction=direction)
+    labels = {"neighbours": "neighbour profiles", "queries": f"ranking per {direction}"}
+    with StageProgress(show_progress, labels) as progress:
+        if n_candidates is None:
+            found = blockwise.top_k_frame(problem, int(top_k), block_size=block_size,
+                                          progress=lambda n: progress("queries", n, problem.shape[0]))
+        else:
+            candidate_ids = (capabilities if direction == "need" else needs)["id"].to_numpy(dtype=object)
+            if vector_index is None and problem.candidate_vectors is not None and problem.shape[1] > ann_threshold:
+                vector_index = VectorIndex(method="hnsw").build(candidate_ids, problem.candidate_vectors,
+                                                                problem.rules.candidate_levels)
+            found = candidates.top_k_frame(problem, int(top_k), n_candidates=int(n_candidates),
+                                           vector_index=vector_index, candidate_ids=candidate_ids,
+                                           block_size=block_size, progress=progress)
+    return _pairs_frame(found, needs, capabilities, direction)
 
 
 def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None, weights=None, exclude=None,
-               scores=None):
+               scores=None, large_threshold=LARGE_THRESHOLD, show_progress=None):
     """Suggest the best partners for each need (or each capability), with reasons.
 
     Parameters
@@ -253,13 +252,19 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
         As in :func:`score_matrix`.
     scores : ScoreMatrix, optional
         Reuse a matrix computed before (its direction must match).
+    large_threshold : int, default :data:`LARGE_THRESHOLD`
+        Above this many pairs (n_needs × n_capabilities) the suggestions come
+        from :func:`search_pairs` (bounded memory, candidates proposed per query) instead of a
+        dense :class:`ScoreMatrix`.
+    show_progress : bool, optional
+        Progress bars of the large path; ``None`` shows them on a terminal only.
 
     Returns
     -------
     pandas.DataFrame
         One row per suggestion: ``need_id, capability_id, rank, score,
         score_semantic, score_lexical, score_neighbourhood, domain_match, reason, shared_terms,
-        need_org, capability_org, need_title, capability_title, need_domain,
+        need_org, need_title, need_domain, capability_org, capability_title,
         capability_domain, need_clearance, capability_classification``.
 
     Examples
@@ -268,13 +273,24 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
     >>> pairs.loc[0, "reason"]
     '共同术语：碳化硅、外延；…'
     """
-    if not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise InputError(f"top_k must be a positive integer; got {top_k!r}")
+    _check_top_k(top_k)
     needs, capabilities = _prepare(needs, "need"), _prepare(capabilities, "capability")
+    if scores is None and len(needs) * len(capabilities) > large_threshold:
+        pairs = search_pairs(needs, capabilities, top_k=top_k, direction=direction, embedder=embedder,
+                             weights=weights, exclude=exclude, show_progress=show_progress)
+        side = capabilities if direction == "need" else needs
+        weight = BM25().fit(record_texts(side)).term_weight
+        return describe_pairs(pairs, needs, capabilities, weight=weight,
+                              semantic=_check_weights(weights)["semantic"] > 0,
+                              neighbourhood=bool(pairs["score_neighbourhood"].any()))
     scores = _scores_for(needs, capabilities, scores, embedder=embedder, weights=weights, exclude=exclude,
                          direction=direction)
-    pairs = scores.top_k(int(top_k))
-    return _describe(pairs, needs, capabilities, scores)
+    pairs = _matrix_pairs(scores, int(top_k))
+    index = scores.lexical_index
+    if index is None:
+        index = BM25().fit(record_texts(capabilities if direction == "need" else needs))
+    used = {name: bool(np.any(scores.components.get(name, 0))) for name in ("semantic", "neighbourhood")}
+    return describe_pairs(pairs, needs, capabilities, weight=index.term_weight, **used)
 
 
 def rank_organisations(needs, capabilities, *, top_k=5, direction="need", embedder=None, weights=None,
@@ -318,6 +334,69 @@ def default_embedder():
     return Embedder()
 
 
+def _problem(needs, capabilities, *, embedder, weights, exclude, direction):
+    """The query-major :class:`~matcher.blockwise.Problem` of one ranking."""
+    weights = _check_weights(weights)
+    if direction not in DIRECTIONS:
+        raise InputError(f"direction must be one of {DIRECTIONS}; got {direction!r}")
+    texts = {"need": record_texts(needs), "capability": record_texts(capabilities)}
+    vectors = {"need": None, "capability": None}
+    if weights["semantic"] and len(needs) and len(capabilities):
+        embedder = embedder if embedder is not None else default_embedder()
+        vectors = {"need": embedder.encode(texts["need"], role="query"),
+                   "capability": embedder.encode(texts["capability"], role="passage")}
+    rules = pair_rules(needs, capabilities, exclude=exclude)
+    query, candidate = ("need", "capability") if direction == "need" else ("capability", "need")
+    frames = {"need": needs, "capability": capabilities}
+    index = BM25().fit(texts[candidate])
+    return blockwise.Problem(
+        texts[query], texts[candidate], vectors[query], vectors[candidate], index,
+        index.query_terms(texts[query]), index.document_counts_,
+        blockwise.domain_codes(frames[query]["domain"]), blockwise.domain_codes(frames[candidate]["domain"]),
+        frames[query]["domain_inferred"].to_numpy(dtype=bool), frames[candidate]["domain_inferred"].to_numpy(dtype=bool),
+        rules if direction == "need" else rules.transpose(), weights,
+        query_weights(texts[query], weights["neighbourhood"]))
+
+
+def _pairs_frame(found, needs, capabilities, direction):
+    """Query-major positions → the tidy pairs frame with ids (the only place positions turn into ids)."""
+    need_at, capability_at = ((found["query"], found["candidate"]) if direction == "need"
+                              else (found["candidate"], found["query"]))
+    return pd.DataFrame({
+        "need_id": needs["id"].to_numpy(dtype=object)[need_at.to_numpy(dtype=int)],
+        "capability_id": capabilities["id"].to_numpy(dtype=object)[capability_at.to_numpy(dtype=int)],
+        "rank": found["rank"].to_numpy(dtype=int), "score": found["score"].to_numpy(dtype=np.float32),
+        "score_semantic": found["semantic"].to_numpy(dtype=np.float32),
+        "score_lexical": found["lexical_norm"].to_numpy(dtype=np.float32),
+        "score_neighbourhood": found["neighbourhood"].to_numpy(dtype=np.float32),
+        "domain_match": found["domain"].to_numpy() > 0,
+    })
+
+
+def _matrix_pairs(scores, k, *, chunk_size=1024):
+    """Top-k of a :class:`ScoreMatrix` with its components, as :func:`search_pairs` returns them."""
+    orient = _orientation(scores.direction)
+    values = orient(scores.values)
+    # A matrix built by hand may lack components: missing signals read as 0.
+    zeros = np.zeros(values.shape, dtype=np.float32)
+    components = {name: orient(scores.components[source]) if source in scores.components else zeros
+                  for name, source in (("semantic", "semantic"), ("lexical_norm", "lexical_norm"),
+                                       ("neighbourhood", "neighbourhood"), ("domain", "domain"))}
+    parts = []
+    for start in range(0, values.shape[0], chunk_size):
+        row, column, rank = blockwise.top_k_positions(values[start:start + chunk_size], k)
+        row = row + start
+        parts.append(pd.DataFrame({"query": row, "candidate": column, "rank": rank, "score": values[row, column],
+                                   **{name: value[row, column] for name, value in components.items()}}))
+    found = pd.concat(parts, ignore_index=True) if parts else blockwise.empty_top_k()
+    ids = {"need": pd.DataFrame({"id": scores.need_ids}), "capability": pd.DataFrame({"id": scores.capability_ids})}
+    return _pairs_frame(found, ids["need"], ids["capability"], scores.direction)
+
+
+def _orientation(direction):
+    return (lambda matrix: matrix) if direction == "need" else np.transpose
+
+
 def _scores_for(needs, capabilities, scores, *, embedder, weights, exclude, direction):
     """The caller's matrix with the rules re-applied, or a freshly computed one."""
     if scores is None:
@@ -340,78 +419,6 @@ def _enforce_rules(scores, needs, capabilities, exclude, direction):
     return dataclasses.replace(scores, values=values, excluded_by=excluded_by)
 
 
-def _candidate_scorer(texts, vectors, index, weights):
-    """First-order text scores among the candidates themselves, for a few rows at a time.
-
-    The lexical index was fitted on the candidate side, so it scores candidates
-    against candidates directly. Domain agreement is left out: with four coarse
-    domains it crowded the neighbour lists (docking_zh nDCG@10 0.827 with it,
-    0.858 without; benchmarks/quality.py).
-    """
-    text_only = {**weights, "domain": 0.0}
-
-    def scores(rows, columns):
-        block = {"lexical": index.scores([texts[i] for i in rows])[:, columns]}
-        block["semantic"] = (semantic_scores(vectors[rows], vectors[columns]) if vectors is not None
-                             else np.zeros_like(block["lexical"]))
-        return fuse_scores(block, text_only, np.ones(block["lexical"].shape, dtype=bool))
-
-    return scores
-
-
-def _mix_neighbourhood(first, allowed, visible, candidates, mixing, direction):
-    """``(1 - a) · first + a · neighbourhood``, both min–max scaled per query, ``a`` per query."""
-    axis = 1 if direction == "need" else 0
-    orient = (lambda matrix: matrix) if direction == "need" else np.transpose
-    second = orient(profile_similarity(orient(first), candidates, orient(visible)))
-    mixing = mixing[:, None] if direction == "need" else mixing[None, :]
-    mixed = (1 - mixing) * _minmax(first, allowed, axis) + mixing * _minmax(second, allowed, axis)
-    return np.where(allowed, mixed, -np.inf).astype(np.float32), second
-
-
-def _describe(pairs, needs, capabilities, scores):
-    need_at, capability_at = pairs.pop("_need").to_numpy(), pairs.pop("_capability").to_numpy()
-    # A matrix built by hand may lack components: missing signals read as 0.
-    component = {name: scores.components.get(name, np.zeros(scores.values.shape, dtype=np.float32))
-                 for name in ("semantic", "lexical_norm", "domain", "neighbourhood")}
-    pairs["score_semantic"] = component["semantic"][need_at, capability_at]
-    pairs["score_lexical"] = component["lexical_norm"][need_at, capability_at]
-    pairs["score_neighbourhood"] = component["neighbourhood"][need_at, capability_at]
-    pairs["domain_match"] = component["domain"][need_at, capability_at].astype(bool)
-    need_texts, capability_texts = record_texts(needs), record_texts(capabilities)
-    index = scores.lexical_index if scores.lexical_index is not None else BM25().fit(capability_texts)
-    weight = index.term_weight
-    used_semantic = bool(np.any(component["semantic"]))
-    used_neighbourhood = bool(np.any(component["neighbourhood"]))
-    terms, texts = [], []
-    for row, (i, j) in enumerate(zip(need_at, capability_at)):
-        shared = reasons.shared_terms(need_texts[i], capability_texts[j], weight)
-        sentences = reasons.best_sentences(needs["description"].iat[i], capabilities["description"].iat[j], weight)
-        terms.append("；".join(shared))
-        texts.append(reasons.explain(shared, sentences, needs["domain"].iat[i], capabilities["domain"].iat[j],
-                                     semantic=float(pairs["score_semantic"].iat[row]) if used_semantic else None,
-                                     lexical=float(pairs["score_lexical"].iat[row]),
-                                     neighbourhood=(float(pairs["score_neighbourhood"].iat[row])
-                                                    if used_neighbourhood else None)))
-    pairs["reason"] = texts
-    pairs["shared_terms"] = terms
-    for prefix, frame, at in (("need", needs, need_at), ("capability", capabilities, capability_at)):
-        for column in ("org", "title", "domain"):
-            pairs[f"{prefix}_{column}"] = frame[column].to_numpy()[at]
-    pairs["need_clearance"] = needs["clearance"].to_numpy()[need_at]
-    pairs["capability_classification"] = capabilities["classification"].to_numpy()[capability_at]
-    return pairs.reset_index(drop=True)
-
-
-def _domain_agreement(needs, capabilities):
-    """1 where the domains agree, scaled down where either was inferred rather than given."""
-    same = needs["domain"].to_numpy()[:, None] == capabilities["domain"].to_numpy()[None, :]
-    confidence = np.where(needs["domain_inferred"].to_numpy(dtype=bool)[:, None]
-                          | capabilities["domain_inferred"].to_numpy(dtype=bool)[None, :],
-                          INFERRED_DOMAIN_CONFIDENCE, 1.0)
-    return (same * confidence).astype(np.float32)
-
-
 def _prepare(frame, kind):
     """Accept validated records or a raw DataFrame (validated on the fly)."""
     if not isinstance(frame, pd.DataFrame):
@@ -422,6 +429,11 @@ def _prepare(frame, kind):
     from .records import load_capabilities, load_needs
 
     return (load_needs if kind == "need" else load_capabilities)(frame)
+
+
+def _check_top_k(top_k):
+    if not isinstance(top_k, (int, np.integer)) or isinstance(top_k, bool) or top_k < 1:
+        raise InputError(f"top_k must be a positive integer; got {top_k!r}")
 
 
 def _check_weights(weights):
@@ -435,26 +447,3 @@ def _check_weights(weights):
     if not (merged["semantic"] or merged["lexical"]):
         raise InputError("weights['semantic'] and weights['lexical'] cannot both be 0")
     return merged
-
-
-def _minmax(values, allowed, axis):
-    if not values.size:
-        return values.astype(np.float32)
-    masked = np.where(allowed, values, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: queries with no allowed partner
-        low = np.nanmin(masked, axis=axis, keepdims=True)
-        high = np.nanmax(masked, axis=axis, keepdims=True)
-    span = np.where(high - low > 1e-9, high - low, 1.0)
-    return np.nan_to_num((values - low) / span, nan=0.0).astype(np.float32)
-
-
-def _scale_by_max(values, allowed, axis):
-    masked = np.where(allowed, values, 0.0)
-    high = masked.max(axis=axis, keepdims=True) if masked.size else masked
-    return (values / np.where(high > 1e-9, high, 1.0)).astype(np.float32)
-
-
-def _top_k_indices(block, k):
-    # A stable sort breaks ties by column position, so results are reproducible.
-    return np.argsort(-block, axis=1, kind="stable")[:, :k]

@@ -287,3 +287,32 @@ def _summary(problems, table, kind):
     if len(problems) > MAX_LISTED_PROBLEMS:
         lines.append(f"  … and {len(problems) - MAX_LISTED_PROBLEMS} more")
     return "\n".join(lines)
+
+
+def record_texts(frame):
+    """Text embedded and indexed for each record: title, description and keywords.
+
+    The title is left out where the description already contains it, and
+    empty parts leave no stray separators.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``title``, ``description`` and optionally ``keywords``.
+
+    Returns
+    -------
+    list of str, one per row
+
+    Examples
+    --------
+    >>> record_texts(pd.DataFrame({"title": ["压铸"], "description": ["压铸件气孔"], "keywords": ["X光"]}))
+    ['压铸件气孔。X光']
+    """
+    keywords = frame["keywords"].fillna("").str.replace(";", "，") if "keywords" in frame else [""] * len(frame)
+    texts = []
+    for title, description, words in zip(frame["title"].fillna(""), frame["description"].fillna(""), keywords):
+        parts = [title] if title and title not in description else []
+        parts += [part for part in (description, words) if part]
+        texts.append("。".join(parts))
+    return texts

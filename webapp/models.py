@@ -161,7 +161,12 @@ class Suggestion(db.Model):
 
 
 class ScoreTable(db.Model):
-    """The need-direction fused score of every pair of the last ranking (float32, -inf where forbidden)."""
+    """The need-direction fused scores of the last ranking (float32, -inf where forbidden).
+
+    ``layout`` "dense": every pair, row-major. "pairs" (events past matcher's large
+    threshold): only the pairs in ``positions`` (int32 row, column) carry a score or a
+    same-organisation/exclusion code; the clearance rule comes from the tier levels.
+    """
 
     __tablename__ = "score_tables"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,6 +177,10 @@ class ScoreTable(db.Model):
     # Why a pair is forbidden: uint8 codes indexing ``exclusion_keys`` ("" = allowed).
     exclusion_codes: Mapped[bytes] = mapped_column(LargeBinary)
     exclusion_keys: Mapped[list] = mapped_column(JSON)
+    layout: Mapped[str] = mapped_column(String(8), default="dense", server_default="dense")
+    positions: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    need_levels: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    capability_levels: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 
 

@@ -1,8 +1,10 @@
 """The ranking job: embed and rank an event's records in the background and store the results.
 
 Suggestions (top-k per need and per capability, with reasons) go to the
-``suggestions`` table and the need-direction score of every pair to
-``score_tables``, so pages and decisions read precomputed scores.
+``suggestions`` table and need-direction scores to ``score_tables``, so pages and
+decisions read precomputed scores: every pair for an ordinary event, and past
+matcher's large threshold (no dense matrix is ever built) the
+:data:`SCORED_PER_NEED` best pairs of each need plus the rules in sparse form.
 """
 from __future__ import annotations
 
@@ -15,7 +17,11 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, select
 
-from matcher import CLEARANCES, clearance_allows, rank_pairs, score_matrix
+from matcher import CLEARANCES, LARGE_THRESHOLD, clearance_allows, rank_pairs, score_matrix, search_pairs
+from matcher.constraints import RULE_NAMES, pair_rules
+from matcher.lexical import BM25
+from matcher.reasons import describe_pairs
+from matcher.records import record_texts
 
 from .. import visibility
 from ..db import db
@@ -40,6 +46,8 @@ STAGES = {
     "done": _l("已完成"),
 }
 _SCORE_CACHE_LOCK = threading.Lock()
+#: Need-direction scores kept per need for a large event (accepting or scheduling a pair reads them).
+SCORED_PER_NEED = 50
 
 
 def start_ranking(event):
@@ -89,11 +97,20 @@ def run_ranking(event_id, job, progress):
     options = {"embedder": get_embedder(), "weights": current_app.config["MATCHER_WEIGHTS"],
                "exclude": exclude if len(exclude) else None}
     top_k = current_app.config["SUGGESTIONS_TOP_K"]
+    threshold = current_app.config.get("MATCHER_LARGE_THRESHOLD", LARGE_THRESHOLD)
+    large = len(needs) * len(capabilities) > threshold
     progress(20, "need")
-    by_need_scores = score_matrix(needs, capabilities, direction="need", **options)
-    by_need = rank_pairs(needs, capabilities, top_k=top_k, direction="need", scores=by_need_scores)
+    if large:
+        scored = search_pairs(needs, capabilities, top_k=max(top_k, SCORED_PER_NEED), direction="need", **options)
+        by_need = _describe(scored[scored["rank"] <= top_k], needs, capabilities, options["weights"])
+        table = _pair_score_table(event_id, scored, needs, capabilities, options["exclude"])
+    else:
+        by_need_scores = score_matrix(needs, capabilities, direction="need", **options)
+        by_need = rank_pairs(needs, capabilities, top_k=top_k, direction="need", scores=by_need_scores)
+        table = _score_table(event_id, by_need_scores)
     progress(60, "capability")
-    by_capability = rank_pairs(needs, capabilities, top_k=top_k, direction="capability", **options)
+    by_capability = rank_pairs(needs, capabilities, top_k=top_k, direction="capability", large_threshold=threshold,
+                               **options)
     progress(90, "saving")
     db.session.execute(delete(Suggestion).where(Suggestion.event_id == event_id).execution_options(event_id=event_id))
     db.session.execute(delete(ScoreTable).where(ScoreTable.event_id == event_id).execution_options(event_id=event_id))
@@ -102,7 +119,7 @@ def run_ranking(event_id, job, progress):
         if rows:
             db.session.execute(insert(Suggestion).execution_options(event_id=event_id),
                                [dict(r, event_id=event_id, direction=direction) for r in rows])
-    db.session.add(_score_table(event_id, by_need_scores))
+    db.session.add(table)
     _store_withheld(event_id, withheld_matches(needs, capabilities, options, top_k))
     event.ranked_version = version
     db.session.commit()
@@ -152,6 +169,32 @@ def _score_table(event_id, matrix):
                       exclusion_codes=codes.astype(np.uint8).tobytes(), exclusion_keys=keys)
 
 
+def _describe(pairs, needs, capabilities, weights):
+    """Reasons for suggestions of the large path (what ``rank_pairs`` adds)."""
+    weight = BM25().fit(record_texts(capabilities)).term_weight
+    semantic = (weights or {}).get("semantic", 1.0) > 0
+    return describe_pairs(pairs, needs, capabilities, weight=weight, semantic=semantic,
+                          neighbourhood=bool(pairs["score_neighbourhood"].any()))
+
+
+def _pair_score_table(event_id, scored, needs, capabilities, exclude):
+    """A sparse score table: the scored pairs, the same-org and excluded pairs, and the tier levels."""
+    rules = pair_rules(needs, capabilities, exclude=exclude)
+    need_at = pd.Index(needs["id"]).get_indexer(scored["need_id"])
+    capability_at = pd.Index(capabilities["id"]).get_indexer(scored["capability_id"])
+    parts = [(need_at, capability_at, scored["score"].to_numpy(dtype=np.float32), np.zeros(len(scored), np.uint8))]
+    for code, matrix in ((2, rules.same_org), (3, rules.excluded)):
+        rows, columns = matrix.nonzero()
+        parts.append((rows, columns, np.full(len(rows), -np.inf, np.float32), np.full(len(rows), code, np.uint8)))
+    rows, columns, values, codes = (np.concatenate(column) for column in zip(*parts))
+    return ScoreTable(event_id=event_id, need_ids=[str(i) for i in needs["id"]],
+                      capability_ids=[str(i) for i in capabilities["id"]], layout="pairs",
+                      values=values.astype(np.float32).tobytes(), exclusion_codes=codes.tobytes(),
+                      exclusion_keys=list(RULE_NAMES), positions=np.stack([rows, columns]).astype(np.int32).tobytes(),
+                      need_levels=rules.query_levels.astype(np.int8).tobytes(),
+                      capability_levels=rules.candidate_levels.astype(np.int8).tobytes())
+
+
 def pair_score(event_id, need_id, capability_id):
     """Score of a pair from the last ranking and why it is forbidden, if it is.
 
@@ -164,11 +207,10 @@ def pair_score(event_id, need_id, capability_id):
     table = _score_lookup(event_id)
     if table is None:
         return None, ""
-    need_at, capability_at, values, codes, keys = table
+    need_at, capability_at, lookup = table
     if need_id not in need_at or capability_id not in capability_at:
         return None, ""
-    i, j = need_at[need_id], capability_at[capability_id]
-    return float(values[i, j]), keys[codes[i, j]]
+    return lookup(need_at[need_id], capability_at[capability_id])
 
 
 def _score_lookup(event_id):
@@ -180,13 +222,34 @@ def _score_lookup(event_id):
     with _SCORE_CACHE_LOCK:
         if key not in cache:
             table = db.session.get(ScoreTable, row.id)
-            shape = (len(table.need_ids), len(table.capability_ids))
-            values = np.frombuffer(table.values, dtype=np.float32).reshape(shape)
-            codes = np.frombuffer(table.exclusion_codes, dtype=np.uint8).reshape(shape)
             cache.clear()
             cache[key] = ({n: i for i, n in enumerate(table.need_ids)},
-                          {c: j for j, c in enumerate(table.capability_ids)}, values, codes, table.exclusion_keys)
+                          {c: j for j, c in enumerate(table.capability_ids)}, _lookup(table))
         return cache[key]
+
+
+def _lookup(table):
+    """``lookup(i, j) -> (score or None, rule)`` over a stored table of either layout."""
+    values = np.frombuffer(table.values, dtype=np.float32)
+    codes = np.frombuffer(table.exclusion_codes, dtype=np.uint8)
+    keys = table.exclusion_keys
+    if table.layout != "pairs":
+        shape = (len(table.need_ids), len(table.capability_ids))
+        values, codes = values.reshape(shape), codes.reshape(shape)
+        return lambda i, j: (float(values[i, j]), keys[codes[i, j]])
+    rows, columns = np.frombuffer(table.positions, dtype=np.int32).reshape(2, -1)
+    at = {(int(i), int(j)): k for k, (i, j) in enumerate(zip(rows, columns))}
+    need_levels = np.frombuffer(table.need_levels, dtype=np.int8)
+    capability_levels = np.frombuffer(table.capability_levels, dtype=np.int8)
+
+    def lookup(i, j):
+        if need_levels[i] < capability_levels[j]:
+            return float("-inf"), "clearance"
+        k = at.get((i, j))
+        # A pair allowed by every rule but not among the need's best has no stored score.
+        return (None, "") if k is None else (float(values[k]), keys[codes[k]])
+
+    return lookup
 
 
 def job_status(job):

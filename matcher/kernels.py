@@ -1,0 +1,120 @@
+"""Compiled loops of the large path (numba): sparse lexical search and scores of candidate pairs.
+
+Each takes the CSR arrays of scipy matrices and runs in parallel over queries,
+split into ``n_chunks`` interleaved chunks (see :func:`chunks`).
+A query never reads a document above its tier level, so a hidden document
+takes no slot in its candidate lists.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(parallel=True, cache=True)
+def lexical_top_k(query_indptr, query_indices, query_data, selective, term_indptr, term_indices, term_data,
+                  document_levels, query_levels, n_documents, k, n_chunks):  # pragma: no cover - compiled
+    """Top-``k`` documents per query by BM25 over the ``selective`` terms only.
+
+    Returns (ids, scores), each (n_queries, k); ids -1 where a query reached fewer documents.
+    """
+    n_queries = len(query_indptr) - 1
+    ids = np.full((n_queries, k), -1, dtype=np.int64)
+    scores = np.zeros((n_queries, k), dtype=np.float32)
+    for chunk in numba.prange(n_chunks):
+        total = np.zeros(n_documents, dtype=np.float32)
+        touched = np.empty(n_documents, dtype=np.int64)
+        for query in range(chunk, n_queries, n_chunks):
+            n_touched = 0
+            level = query_levels[query]
+            for entry in range(query_indptr[query], query_indptr[query + 1]):
+                term = query_indices[entry]
+                if not selective[term]:
+                    continue
+                weight = query_data[entry]
+                for posting in range(term_indptr[term], term_indptr[term + 1]):
+                    document = term_indices[posting]
+                    if document_levels[document] > level:
+                        continue
+                    if total[document] == 0.0:
+                        touched[n_touched] = document
+                        n_touched += 1
+                    total[document] += weight * term_data[posting]
+            found = touched[:n_touched]
+            values = total[found]
+            if n_touched > k:
+                order = np.argsort(-values, kind="mergesort")[:k]
+            else:
+                order = np.argsort(-values, kind="mergesort")
+            for rank in range(len(order)):
+                ids[query, rank] = found[order[rank]]
+                scores[query, rank] = values[order[rank]]
+            for position in range(n_touched):
+                total[touched[position]] = 0.0
+    return ids, scores
+
+
+@numba.njit(parallel=True, cache=True)
+def pair_dots(query_indptr, query_indices, query_data, rows, document_indptr, document_indices, document_data,
+              candidates, n_terms, n_chunks):  # pragma: no cover - compiled
+    """Sparse dot product of query ``rows[i]`` with document ``candidates[i, j]`` (0 where it is -1)."""
+    n_rows, width = candidates.shape
+    out = np.zeros((n_rows, width), dtype=np.float32)
+    for chunk in numba.prange(n_chunks):
+        dense = np.zeros(n_terms, dtype=np.float32)
+        for i in range(chunk, n_rows, n_chunks):
+            row = rows[i]
+            for entry in range(query_indptr[row], query_indptr[row + 1]):
+                dense[query_indices[entry]] = query_data[entry]
+            for j in range(width):
+                document = candidates[i, j]
+                if document < 0:
+                    continue
+                total = np.float32(0.0)
+                for entry in range(document_indptr[document], document_indptr[document + 1]):
+                    total += dense[document_indices[entry]] * document_data[entry]
+                out[i, j] = total
+            for entry in range(query_indptr[row], query_indptr[row + 1]):
+                dense[query_indices[entry]] = 0.0
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def gather_sparse(indptr, indices, data, candidates):  # pragma: no cover - compiled
+    """``matrix[i, candidates[i, j]]`` of a CSR matrix with sorted indices (0 where absent or -1)."""
+    n_rows, width = candidates.shape
+    out = np.zeros((n_rows, width), dtype=np.float32)
+    for i in numba.prange(n_rows):
+        columns = indices[indptr[i]:indptr[i + 1]]
+        values = data[indptr[i]:indptr[i + 1]]
+        for j in range(width):
+            column = candidates[i, j]
+            if column < 0 or len(columns) == 0:
+                continue
+            at = np.searchsorted(columns, column)
+            if at < len(columns) and columns[at] == column:
+                out[i, j] = values[at]
+    return out
+
+
+def chunks(n_rows):
+    """Work chunks for ``n_rows`` queries: a few per thread, each reusing one scratch array."""
+    return max(1, min(n_rows, numba.get_num_threads() * 4))
+
+
+@numba.njit(parallel=True, cache=True)
+def pair_vector_dots(query_vectors, vectors, candidates):  # pragma: no cover - compiled
+    """Dot product of query row ``i`` with ``vectors[candidates[i, j]]`` (0 where it is -1)."""
+    n_rows, width = candidates.shape
+    dim = vectors.shape[1]
+    out = np.zeros((n_rows, width), dtype=np.float32)
+    for i in numba.prange(n_rows):
+        for j in range(width):
+            column = candidates[i, j]
+            if column < 0:
+                continue
+            total = np.float32(0.0)
+            for d in range(dim):
+                total += query_vectors[i, d] * vectors[column, d]
+            out[i, j] = total
+    return out
