@@ -102,13 +102,14 @@ class RecordIdConverter(IntegerConverter):
 def _init_extensions(app):
     from flask_wtf.csrf import CSRFProtect
 
-    from . import access, audit, cache, changes, cli, db, errors, i18n, state, ui  # noqa: F401 (changes: hooks)
+    from . import access, audit, cache, changes, cli, db, errors, i18n, reasons, state, ui  # noqa: F401 (changes)
 
     db.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     state.init_app(app)
     ui.init_app(app)
+    reasons.init_app(app)
     cli.init_app(app)
     # Who is logged in is known before the CSRF check, so its error page still shows the user's header.
     access.init_app(app)

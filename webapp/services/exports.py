@@ -22,6 +22,7 @@ from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Suggestion
+from ..reasons import localise as planner_reason
 from . import planning
 from .frames import records_frame
 from .import_templates import COLUMNS, record_headers
@@ -129,7 +130,7 @@ def _meetings(viewer, event):
 def _unscheduled(viewer, event):
     rows = [{_("类型"): _("配对") if u.kind == "pair" else _("参会单位"), _("需求编号"): u.need_id,
              _("需求单位"): u.need_org, _("成果编号"): u.capability_id, _("成果单位"): u.capability_org,
-             _("单位"): u.org, _("原因"): u.reason} for u in planning.unscheduled(viewer, event.id)]
+             _("单位"): u.org, _("原因"): planner_reason(u.reason)} for u in planning.unscheduled(viewer, event.id)]
     return _frame(rows, [_("类型"), _("需求编号"), _("需求单位"), _("成果编号"), _("成果单位"), _("单位"), _("原因")])
 
 
@@ -147,6 +148,7 @@ def _agendas(viewer, event, folder, fmt):
     from .roadshow import roadshow_frame
 
     schedule = planning.schedule_object(viewer, event.id)
+    schedule.unscheduled["reason"] = schedule.unscheduled["reason"].map(planner_reason)
     roadshow = roadshow_frame(viewer, event)
     paths = write_agenda(schedule, folder / f"agenda.{fmt}", roadshow=roadshow, labels=_agenda_labels())
     paths = [Path(p) for p in paths]
