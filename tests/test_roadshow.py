@@ -90,7 +90,8 @@ def test_classified_capabilities_only_in_their_closed_session():
                                  "domain": ["新材料", "新材料", "电子信息", "电子信息", "电子信息", "新材料"],
                                  "classification": ["公开", "秘密", "内部", "机密", "公开", "机密"]})
     programme = plan_roadshow(pairs, capabilities)
-    assert programme[["session", "track", "order", "capability_org", "capability_ids", "invited_orgs"]].values.tolist() == [
+    columns = ["session", "track", "order", "capability_org", "capability_ids", "invited_orgs"]
+    assert programme[columns].values.tolist() == [
         ["公开", "电子信息", 1, "B所", "C5", "甲企业"],
         ["公开", "新材料", 1, "A所", "C1", "甲企业"],
         ["内部", "电子信息", 1, "A所", "C3", "乙企业"],

@@ -29,7 +29,8 @@ def suggestion_frame(viewer, event_id):
     """The need-direction suggestions of the last ranking as a ``rank_pairs``-shaped DataFrame."""
     rows = db.session.execute(select(*[getattr(Suggestion, c) for c in SUGGESTION_COLUMNS]).where(
         Suggestion.event_id == event_id, Suggestion.direction == "need")).all()
-    return pd.DataFrame(visibility.filter_pairs(viewer, event_id, [r._asdict() for r in rows]), columns=SUGGESTION_COLUMNS)
+    return pd.DataFrame(visibility.filter_pairs(viewer, event_id, [r._asdict() for r in rows]),
+                        columns=SUGGESTION_COLUMNS)
 
 
 def roadshow_frame(viewer, event, *, invite_top=5):
@@ -76,7 +77,8 @@ def programme(viewer, event, *, invite_top=5):
     for session, talks in plan.groupby("session", sort=False):
         tracks = []
         for track, group in talks.groupby("track", sort=False):
-            rows = [dict(row, capability_ids=_as_list(row["capability_ids"]), invited_orgs=_as_list(row["invited_orgs"]))
+            rows = [dict(row, capability_ids=_as_list(row["capability_ids"]),
+                         invited_orgs=_as_list(row["invited_orgs"]))
                     for row in group.sort_values("order").to_dict("records")]
             tracks.append((track, rows))
         tracks.sort(key=lambda item: order.get(item[0], len(order)))
