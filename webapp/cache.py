@@ -21,10 +21,11 @@ from sqlalchemy import bindparam, select
 from .db import db
 from .models import Event
 from .services import inbox
-from .visibility import can_see_event, current_viewer
+from .visibility import current_viewer, event_clause
 
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
-_VERSION = select(Event.data_version).where(Event.id == bindparam("event_id"))
+#: Viewer → its prepared "version of a visible event" statement (built once: a cache hit runs it at once).
+_VERSIONS = {}
 
 
 class PageCache:
@@ -65,11 +66,10 @@ def cached(view):
         cache = current_app.extensions["page_cache"]
         if cache is None or session.get("_flashes"):
             return view(*args, **kwargs)
-        event_id = kwargs["event_id"]
-        version = _data_version(event_id)
-        if version is None or not can_see_event(current_viewer(), event_id):
+        event_id, viewer = kwargs["event_id"], current_viewer()
+        version = _visible_version(viewer, event_id)
+        if version is None:  # no such event, or one the viewer may not open: the same 404
             abort(404)
-        viewer = current_viewer()
         # Per user: pages show the user's name and what their rights allow. The date: a qualification
         # that expires at midnight changes what pages show.
         key = (request.endpoint, request.full_path, str(get_locale()), event_id, version, viewer.user_id,
@@ -87,10 +87,20 @@ def cached(view):
     return wrapper
 
 
-def _data_version(event_id):
-    # A Core query on a pooled connection: a cache hit needs no ORM session at all.
+def _visible_version(viewer, event_id):
+    """The event's ``data_version`` when the viewer may open it, else None.
+
+    One Core query on a pooled connection (the version and :func:`event_clause` together):
+    a cache hit needs no ORM session of its own.
+    """
+    statement = _VERSIONS.get(viewer)
+    if statement is None:
+        if len(_VERSIONS) >= 10_000:
+            _VERSIONS.clear()
+        statement = _VERSIONS[viewer] = select(Event.data_version).where(Event.id == bindparam("event_id"),
+                                                                         event_clause(viewer, Event.id))
     with db.engine.connect() as connection:
-        return connection.execute(_VERSION, {"event_id": event_id}).scalar()
+        return connection.execute(statement, {"event_id": event_id}).scalar()
 
 
 def _fill(response):
