@@ -190,10 +190,10 @@ def test_the_agendas_export_follows_the_same_rule(world):
     everything = roadshow_sheet("organiser")
     by_session = {}
     for row in everything:
-        by_session.setdefault(row["session"], set()).update(row["capability_ids"].split(";"))
+        by_session.setdefault(row["场次（密级）"], set()).update(row["路演成果"].split(";"))
     assert by_session == {tier: {c for c, (t, _m) in CAPABILITIES.items() if t == tier} for tier in TIERS}
     for username, allowed in (("ent-己企业", {"公开"}), ("ent-丙企业", {"公开", "内部", "秘密"})):
         rows = roadshow_sheet(username)
-        assert {r["session"] for r in rows} == allowed
+        assert {r["场次（密级）"] for r in rows} == allowed
         text = repr(rows)
         assert [m for tier in TIERS[1:] if tier not in allowed for m in classified(tier) if m in text] == []
