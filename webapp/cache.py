@@ -24,8 +24,8 @@ from .services import inbox
 from .visibility import current_viewer, event_clause
 
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
-#: Viewer → its prepared "version of a visible event" statement (built once: a cache hit runs it at once).
-_VERSIONS = {}
+#: Viewer → its prepared "version of a visible event, and unread notices" statement (built once per viewer).
+_STATES = {}
 
 
 class PageCache:
@@ -67,13 +67,14 @@ def cached(view):
         if cache is None or session.get("_flashes"):
             return view(*args, **kwargs)
         event_id, viewer = kwargs["event_id"], current_viewer()
-        version = _visible_version(viewer, event_id)
-        if version is None:  # no such event, or one the viewer may not open: the same 404
+        state = _visible_state(viewer, event_id)
+        if state is None:  # no such event, or one the viewer may not open: the same 404
             abort(404)
+        version, unread = state
         # Per user: pages show the user's name and what their rights allow. The date: a qualification
         # that expires at midnight changes what pages show.
         key = (request.endpoint, request.full_path, str(get_locale()), event_id, version, viewer.user_id,
-               viewer.cache_key, dt.date.today(), inbox.unread_count(viewer))  # the header shows the unread count
+               viewer.cache_key, dt.date.today(), unread)  # the header shows the unread count
         entry = cache.get(key)
         if entry is None:
             response = make_response(view(*args, **kwargs))
@@ -87,20 +88,20 @@ def cached(view):
     return wrapper
 
 
-def _visible_version(viewer, event_id):
-    """The event's ``data_version`` when the viewer may open it, else None.
+def _visible_state(viewer, event_id):
+    """``(data_version, unread notices)`` when the viewer may open the event, else None.
 
-    One Core query on a pooled connection (the version and :func:`event_clause` together):
-    a cache hit needs no ORM session of its own.
+    One prepared Core query on a pooled connection (the version, :func:`event_clause` and
+    :func:`inbox.unread_query` together): a cache hit needs no ORM query of its own.
     """
-    statement = _VERSIONS.get(viewer)
+    statement = _STATES.get(viewer)
     if statement is None:
-        if len(_VERSIONS) >= 10_000:
-            _VERSIONS.clear()
-        statement = _VERSIONS[viewer] = select(Event.data_version).where(Event.id == bindparam("event_id"),
-                                                                         event_clause(viewer, Event.id))
+        if len(_STATES) >= 10_000:
+            _STATES.clear()
+        statement = _STATES[viewer] = select(Event.data_version, inbox.unread_query(viewer)).where(
+            Event.id == bindparam("event_id"), event_clause(viewer, Event.id))
     with db.engine.connect() as connection:
-        return connection.execute(statement, {"event_id": event_id}).scalar()
+        return connection.execute(statement, {"event_id": event_id}).first()
 
 
 def _fill(response):
