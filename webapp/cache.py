@@ -21,10 +21,11 @@ from sqlalchemy import bindparam, select
 from .db import db
 from .models import Event
 from .services import inbox
-from .visibility import can_see_event, current_viewer
+from .visibility import current_viewer, event_clause
 
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
-_VERSION = select(Event.data_version).where(Event.id == bindparam("event_id"))
+#: Viewer → its prepared "version of a visible event, and unread notices" statement (built once per viewer).
+_STATES = {}
 
 
 class PageCache:
@@ -65,15 +66,15 @@ def cached(view):
         cache = current_app.extensions["page_cache"]
         if cache is None or session.get("_flashes"):
             return view(*args, **kwargs)
-        event_id = kwargs["event_id"]
-        version = _data_version(event_id)
-        if version is None or not can_see_event(current_viewer(), event_id):
+        event_id, viewer = kwargs["event_id"], current_viewer()
+        state = _visible_state(viewer, event_id)
+        if state is None:  # no such event, or one the viewer may not open: the same 404
             abort(404)
-        viewer = current_viewer()
+        version, unread = state
         # Per user: pages show the user's name and what their rights allow. The date: a qualification
         # that expires at midnight changes what pages show.
         key = (request.endpoint, request.full_path, str(get_locale()), event_id, version, viewer.user_id,
-               viewer.cache_key, dt.date.today(), inbox.unread_count(viewer))  # the header shows the unread count
+               viewer.cache_key, dt.date.today(), unread)  # the header shows the unread count
         entry = cache.get(key)
         if entry is None:
             response = make_response(view(*args, **kwargs))
@@ -87,10 +88,20 @@ def cached(view):
     return wrapper
 
 
-def _data_version(event_id):
-    # A Core query on a pooled connection: a cache hit needs no ORM session at all.
+def _visible_state(viewer, event_id):
+    """``(data_version, unread notices)`` when the viewer may open the event, else None.
+
+    One prepared Core query on a pooled connection (the version, :func:`event_clause` and
+    :func:`inbox.unread_query` together): a cache hit needs no ORM query of its own.
+    """
+    statement = _STATES.get(viewer)
+    if statement is None:
+        if len(_STATES) >= 10_000:
+            _STATES.clear()
+        statement = _STATES[viewer] = select(Event.data_version, inbox.unread_query(viewer)).where(
+            Event.id == bindparam("event_id"), event_clause(viewer, Event.id))
     with db.engine.connect() as connection:
-        return connection.execute(_VERSION, {"event_id": event_id}).scalar()
+        return connection.execute(statement, {"event_id": event_id}).first()
 
 
 def _fill(response):

@@ -33,7 +33,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from flask import g, has_request_context
-from sqlalchemy import false, select, true, union
+from sqlalchemy import bindparam, false, select, true, union
 
 from matcher import CLASSIFICATIONS, clearance_allows
 
@@ -92,15 +92,23 @@ def verified_clearances(names, today=None):
     return [effective_clearance(rows.get(str(n)), today) for n in names]
 
 
+_ORGANISATION = select(Organisation.name, Organisation.clearance, Organisation.verified_at,
+                       Organisation.expires_on).where(Organisation.id == bindparam("org_id"))
+_ORGANISED = select(OrganiserEvent.event_id).where(OrganiserEvent.user_id == bindparam("user_id"))
+
+
 def viewer_for(user):
     """Build the :class:`Viewer` of a ``User`` row (org, effective clearance, organised events)."""
     if user is None or not user.active:
         return ANONYMOUS
-    org = db.session.get(Organisation, user.org_id) if user.org_id else None
-    events = frozenset(db.session.scalars(select(OrganiserEvent.event_id).where(OrganiserEvent.user_id == user.id)))
+    # Runs before every request: prepared Core statements on the session's connection, only the
+    # columns needed, and the organised events only for organisers.
+    connection = db.session.connection()
+    org = connection.execute(_ORGANISATION, {"org_id": user.org_id}).first() if user.org_id else None
+    events = frozenset(connection.execute(_ORGANISED, {"user_id": user.id}).scalars()) \
+        if user.role == "organiser" else frozenset()
     clearance = effective_clearance(org) if user.role == "enterprise" else "无"
-    return Viewer(user.role, user.id, user.username, org.name if org else "", clearance,
-                  events if user.role == "organiser" else frozenset())
+    return Viewer(user.role, user.id, user.username, org.name if org else "", clearance, events)
 
 
 def current_viewer():

@@ -170,7 +170,7 @@ def _agenda_labels():
         "slot": _("时段"), "table": _("桌号"), "role": _("角色"), "partner": _("对方单位"), "org": _("单位"),
         "need_id": _("需求编号"), "capability_id": _("成果编号"), "need_org": _("需求单位"),
         "capability_org": _("成果单位"), "score": _("得分"), "locked": _("锁定"), "kind": _("类型"),
-        "reason": _("原因"), "track": _("分会场"), "order": _("顺序"), "capability_ids": _("路演成果"),
+        "reason": _("原因"), "session": _("场次（密级）"), "track": _("分会场"), "order": _("顺序"), "capability_ids": _("路演成果"),
         "invited_orgs": _("受邀企业"), "invited_count": _("受邀企业数"), "expected_interest": _("预期关注度"),
         "topics": _("一并洽谈的配对"),
     }

@@ -37,12 +37,17 @@ def _mine(viewer):
     return or_(*conditions)
 
 
+def unread_query(viewer):
+    """SQL scalar subquery counting the viewer's unread notices (the page cache reads it with its own query)."""
+    return select(func.count()).select_from(InboxMessage).where(
+        _mine(viewer), InboxMessage.read_at.is_(None)).scalar_subquery()
+
+
 def unread_count(viewer):
     """How many notices the viewer has not read (0 for anonymous viewers)."""
     if viewer.user_id is None:
         return 0
-    return db.session.scalar(select(func.count()).select_from(InboxMessage).where(
-        _mine(viewer), InboxMessage.read_at.is_(None)))
+    return db.session.scalar(select(unread_query(viewer)))
 
 
 def messages(viewer, *, limit=100):

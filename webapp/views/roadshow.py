@@ -1,4 +1,4 @@
-"""Roadshow programme page: tracks, talk order, invited enterprises per talk."""
+"""Roadshow programme page: the open programme and the closed sessions the viewer may see, by track."""
 from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
@@ -19,6 +19,6 @@ def show(event_id):
     invite_top = request.args.get("invite_top", 5, type=int)
     invite_top = min(max(invite_top, 1), 20)
     _needs, capabilities = record_titles(g.viewer, event.id)
-    return render_template("roadshow/show.html", tracks=programme(g.viewer, event, invite_top=invite_top),
+    return render_template("roadshow/show.html", sessions=programme(g.viewer, event, invite_top=invite_top),
                            titles={k: c.title for k, c in capabilities.items()}, invite_top=invite_top,
                            rank_job=latest_job(event.id, "rank"))
