@@ -1,5 +1,6 @@
 """Shared fixtures: small hand-checkable records, the real default embedder (loaded once per test process),
 real CSL papers, and web apps on real SQLite files (helpers for them are in ``webapp_helpers.py``)."""
+import logging
 import os
 import shutil
 
@@ -10,6 +11,34 @@ from webapp_helpers import CSL, admin_client, create_event, db_session, load_sam
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+
+class _ModelLoads(logging.Handler):
+    """Counts the e5 models this test process loads (each load logs its variant once)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.variants = []
+
+    def emit(self, record):
+        if record.getMessage().startswith("e5 variant "):
+            self.variants.append(record.args[0])
+
+
+MODEL_LOADS = _ModelLoads()
+
+
+def pytest_configure(config):
+    logger = logging.getLogger("matcher.e5")
+    logger.addHandler(MODEL_LOADS)
+    logger.setLevel(min(logger.level or logging.WARNING, logging.INFO))
+
+
+def pytest_terminal_summary(terminalreporter):
+    # The default model is shared per process (matcher.e5.load_default_model); the other loads are
+    # the variant tests in test_e5.py, which load fp32/int8 copies on purpose.
+    if MODEL_LOADS.variants:
+        terminalreporter.write_line(f"e5 models loaded in this process: {len(MODEL_LOADS.variants)} "
+                                    f"({', '.join(MODEL_LOADS.variants)})")
 
 
 @pytest.fixture(scope="session")

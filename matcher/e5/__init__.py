@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -245,5 +246,22 @@ def load_default_model(cache_dir: str | os.PathLike | None = None, device: str =
         If the model can neither be found in the cache nor built.
     InputError
         If ``variant`` is unknown.
+
+    Notes
+    -----
+    Loaded once per process for each model directory, device and variant
+    (``$MATCHER_E5_VARIANT`` included): every :class:`matcher.Embedder`, the
+    web app and the tests share the same model.  Use :func:`load_model` for a
+    fresh copy.
     """
-    return load_model(default_model_dir(cache_dir), device=device, variant=variant)
+    model_dir = default_model_dir(cache_dir)
+    key = (str(model_dir), device, variant, os.environ.get("MATCHER_E5_VARIANT", ""))
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = load_model(model_dir, device=device, variant=variant)
+        return _LOADED[key]
+
+
+#: Default models loaded in this process, by (model dir, device, variant, $MATCHER_E5_VARIANT).
+_LOADED: dict = {}
+_LOADED_LOCK = threading.Lock()
