@@ -5,7 +5,7 @@ import re
 import pandas as pd
 
 from matcher import schedule_meetings
-from webapp.reasons import localise
+from webapp.reasons import localise, localise_suggestion
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -34,3 +34,30 @@ def test_every_planner_reason_reads_in_english(app):
     with app.test_request_context():
         assert localise("企业已达会面上限 3 场") == "企业已达会面上限 3 场"
     assert localise("something else") == "something else"
+
+
+def test_every_suggestion_reason_reads_in_english(app, needs, capabilities):
+    """Reasons written by the ranking itself (every phrase kind: shared terms or none, same or cross domain,
+    with and without the semantic and neighbourhood figures) read in English; record text stays as written."""
+    from matcher import rank_pairs
+
+    frames = [rank_pairs(needs, capabilities, top_k=5, weights={"semantic": 0.0, "neighbourhood": weight})
+              for weight in (0.0, 0.3)]
+    reasons = [r for frame in frames for r in frame["reason"]]
+    reasons += [("无共同术语（依据语义相似）；需求「电机过热」↔ 成果「高真空压铸」；跨领域（电子信息 → 新材料）；"
+                "语义相似度 0.87，词汇匹配 0.00，近邻重合度 0.12")]
+    kinds = {part.split("（")[0].split("：")[0].split(" ")[0] for r in reasons for part in r.split("；")}
+    assert {"共同术语", "无共同术语", "领域一致", "跨领域", "词汇匹配", "语义相似度"} <= kinds
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        english = [localise_suggestion(r) for r in reasons]
+    for text in english:
+        # What may stay Chinese: the quoted sentences and the shared terms (record text).
+        assert not CJK.search(re.sub(r"“[^”]*”|Shared terms: [^;]*", "", text)), text
+    assert english[-1] == ("No shared terms (matched on meaning); Need “电机过热” ↔ capability “高真空压铸”; "
+                           "Across domains (Electronic information → New materials); "
+                           "semantic similarity 0.87, lexical match 0.00, neighbourhood overlap 0.12")
+    with app.test_request_context():
+        assert localise_suggestion(reasons[-1]) == reasons[-1]
+        assert localise_suggestion("未知短语；词汇匹配 0.50") == "未知短语；词汇匹配 0.50"
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        assert localise_suggestion("未知短语；词汇匹配 0.50") == "未知短语; lexical match 0.50"

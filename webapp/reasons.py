@@ -1,7 +1,10 @@
-"""The planner's Chinese reasons (``matcher.planning``, ``matcher.constraints``) in the page's language.
+"""matcher's Chinese reasons in the page's language: the planner's (``matcher.planning``,
+``matcher.constraints``) and each suggestion's (``matcher.reasons.explain``).
 
-The planner writes a fixed set of reasons, some with numbers or tiers in them; each pattern below is
-one of them, and the page shows its catalogue text. A reason no pattern knows is shown as it is.
+matcher writes a fixed set of phrases, some with numbers, tiers, domains or terms in them; each
+pattern below is one of them, and the page shows its catalogue text. A suggestion's reason is a
+list of such phrases joined by "；"; quoted record text (the matching sentences, the shared terms)
+stays as written. A phrase no pattern knows is shown as it is.
 """
 from __future__ import annotations
 
@@ -32,17 +35,53 @@ PATTERNS = [
 ]
 _COMPILED = [(re.compile(f"^{pattern}$"), text) for pattern, text in PATTERNS]
 
+#: The phrases of a suggestion's reason (``matcher.reasons.explain``); named groups as above.
+SUGGESTION_PATTERNS = [
+    (r"共同术语：(?P<terms>.+)", _l("共同术语：%(terms)s")),
+    (r"无共同术语（依据语义相似）", _l("无共同术语（依据语义相似）")),
+    (r"无共同术语", _l("无共同术语")),
+    (r"需求「(?P<need>.*)」↔ 成果「(?P<capability>.*)」", _l("需求「%(need)s」↔ 成果「%(capability)s」")),
+    (r"领域一致（(?P<domain>[^（）]+)）", _l("领域一致（%(domain)s）")),
+    (r"跨领域（(?P<need_domain>[^（）]+) → (?P<capability_domain>[^（）]+)）",
+     _l("跨领域（%(need_domain)s → %(capability_domain)s）")),
+    (r"语义相似度 (?P<semantic>[\d.]+)，词汇匹配 (?P<lexical>[\d.]+)，近邻重合度 (?P<neighbourhood>[\d.]+)",
+     _l("语义相似度 %(semantic)s，词汇匹配 %(lexical)s，近邻重合度 %(neighbourhood)s")),
+    (r"语义相似度 (?P<semantic>[\d.]+)，词汇匹配 (?P<lexical>[\d.]+)",
+     _l("语义相似度 %(semantic)s，词汇匹配 %(lexical)s")),
+    (r"词汇匹配 (?P<lexical>[\d.]+)，近邻重合度 (?P<neighbourhood>[\d.]+)",
+     _l("词汇匹配 %(lexical)s，近邻重合度 %(neighbourhood)s")),
+    (r"词汇匹配 (?P<lexical>[\d.]+)", _l("词汇匹配 %(lexical)s")),
+]
+_SUGGESTION_COMPILED = [(re.compile(f"^{pattern}$"), text) for pattern, text in SUGGESTION_PATTERNS]
+#: Groups holding record text or numbers, shown as written (the others are vocabulary: tiers, domains).
+_VERBATIM = {"terms", "need", "capability", "semantic", "lexical", "neighbourhood", "n", "m", "k"}
+
+
+def _phrase(text, compiled):
+    for pattern, catalogue in compiled:
+        found = pattern.match(text)
+        if found:
+            values = {k: v if k in _VERBATIM else str(VOCABULARY.get(v, v)) for k, v in found.groupdict().items()}
+            return str(catalogue % values) if values else str(catalogue)
+    return None
+
 
 def localise(reason):
     """The planner's reason in the current language (tiers named in it too); unknown text unchanged."""
     reason = "" if reason is None else str(reason)
-    for pattern, text in _COMPILED:
-        found = pattern.match(reason.strip())
-        if found:
-            values = {k: str(VOCABULARY.get(v, v)) for k, v in found.groupdict().items()}
-            return str(text % values) if values else str(text)
-    return reason
+    found = _phrase(reason.strip(), _COMPILED)
+    return reason if found is None else found
+
+
+def localise_suggestion(reason):
+    """A suggestion's reason in the current language, phrase by phrase; unknown phrases unchanged."""
+    reason = "" if reason is None else str(reason)
+    if not reason:
+        return reason
+    phrases = [(_phrase(part.strip(), _SUGGESTION_COMPILED) or part) for part in reason.split("；")]
+    return str(_l("；")).join(phrases)
 
 
 def init_app(app):
     app.jinja_env.filters["planner_reason"] = localise
+    app.jinja_env.filters["suggestion_reason"] = localise_suggestion

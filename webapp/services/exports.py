@@ -23,6 +23,7 @@ from ..db import db
 from ..errors import ValidationFailed
 from ..models import Suggestion
 from ..reasons import localise as planner_reason
+from ..reasons import localise_suggestion
 from . import planning
 from .frames import records_frame
 from .import_templates import COLUMNS, record_headers
@@ -85,7 +86,7 @@ def _pairings(viewer, event):
             _("成果单位"): capability.org if capability else "", _("成果名称"): capability.title if capability else "",
             _("得分"): item["score"],
             _("锁定"): _("是") if decision.locked else "", _("来源"): _source(decision.source),
-            _("推荐理由"): item["reason"]})
+            _("推荐理由"): localise_suggestion(item["reason"])})
     return _frame(rows, [_("需求编号"), _("需求单位"), _("需求名称"), _("成果编号"), _("成果单位"), _("成果名称"),
                          _("得分"), _("锁定"), _("来源"), _("推荐理由")])
 
@@ -97,7 +98,8 @@ def _suggestions(viewer, event):
     columns = {"need_id": _("需求编号"), "need_org": _("需求单位"), "need_title": _("需求名称"), "rank": _("名次"),
                "capability_id": _("成果编号"), "capability_org": _("成果单位"), "capability_title": _("成果名称"),
                "score": _("得分"), "shared_terms": _("共同术语"), "reason": _("推荐理由")}
-    return _frame([{label: getattr(r, key) for key, label in columns.items()} for r in rows], list(columns.values()))
+    return _frame([{label: localise_suggestion(r.reason) if key == "reason" else getattr(r, key)
+                    for key, label in columns.items()} for r in rows], list(columns.values()))
 
 
 def _schedule_grid(viewer, event):
