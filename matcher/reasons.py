@@ -234,7 +234,7 @@ def matching_sentences(need, capability, weight):
 
 
 def explain_pairs(need_records, capability_records, need_domains, capability_domains, *, weight, semantic,
-                  lexical, neighbourhood=None):
+                  lexical, neighbourhood=None, strength=None, band=None):
     """Reason and shared terms of each pair, from precomputed records.
 
     Parameters
@@ -248,6 +248,8 @@ def explain_pairs(need_records, capability_records, need_domains, capability_dom
         Cosine of each pair; None when no embedding was used.
     lexical : sequence of float
     neighbourhood : sequence of float, optional
+    strength, band : sequence of float / str, optional
+        Calibrated strength and band of each pair; quoted instead of the signal values.
 
     Returns
     -------
@@ -269,7 +271,8 @@ def explain_pairs(need_records, capability_records, need_domains, capability_dom
         reasons.append(explain(shared, sentences, need_domains[row], capability_domains[row],
                                semantic=None if semantic is None else float(semantic[row]),
                                lexical=float(lexical[row]),
-                               neighbourhood=None if neighbourhood is None else float(neighbourhood[row])))
+                               neighbourhood=None if neighbourhood is None else float(neighbourhood[row]),
+                               strength=None if strength is None else (float(strength[row]), band[row])))
     return reasons, terms
 
 
@@ -280,7 +283,8 @@ def describe_pairs(pairs, needs, capabilities, *, weight, semantic, neighbourhoo
     ----------
     pairs : pandas.DataFrame
         ``need_id, capability_id, rank, score, score_semantic, score_lexical,
-        score_neighbourhood, domain_match`` (what :func:`matcher.search_pairs` returns).
+        score_neighbourhood, domain_match``, and ``strength, strength_band`` when known (what
+        :func:`matcher.search_pairs` returns).
     needs, capabilities : pandas.DataFrame
         Validated records the ids refer to.
     weight : callable
@@ -306,7 +310,9 @@ def describe_pairs(pairs, needs, capabilities, *, weight, semantic, neighbourhoo
         need_records, capability_records, need_domains, capability_domains, weight=weight,
         semantic=pairs["score_semantic"].to_numpy() if semantic else None,
         lexical=pairs["score_lexical"].to_numpy(),
-        neighbourhood=pairs["score_neighbourhood"].to_numpy() if neighbourhood else None)
+        neighbourhood=pairs["score_neighbourhood"].to_numpy() if neighbourhood else None,
+        strength=pairs["strength"].to_numpy() if "strength" in pairs else None,
+        band=pairs["strength_band"].to_numpy() if "strength_band" in pairs else None)
     for prefix, frame, at in (("need", needs, need_at), ("capability", capabilities, capability_at)):
         for column in ("org", "title", "domain"):
             pairs[f"{prefix}_{column}"] = frame[column].to_numpy()[at]
@@ -323,7 +329,8 @@ def _records_at(frame, positions):
     return [built[i] for i in inverse]
 
 
-def explain(terms, sentences, need_domain, capability_domain, *, semantic, lexical, neighbourhood=None):
+def explain(terms, sentences, need_domain, capability_domain, *, semantic, lexical, neighbourhood=None,
+            strength=None):
     """Compose the one-line Chinese reason shown with a suggestion.
 
     Parameters
@@ -338,6 +345,10 @@ def explain(terms, sentences, need_domain, capability_domain, *, semantic, lexic
     neighbourhood : float, optional
         How much the query's best candidates are this candidate's own nearest
         neighbours (profile cosine in [0, 1]); None when the signal was off.
+    strength : (float, str), optional
+        Calibrated strength and its band (:mod:`matcher.strength`); when given, the reason
+        quotes it instead of the per-query signal values, which read high for every query's
+        best whatever its quality and so contradicted the strength.
 
     Returns
     -------
@@ -352,6 +363,9 @@ def explain(terms, sentences, need_domain, capability_domain, *, semantic, lexic
         parts.append(f"领域一致（{need_domain}）")
     else:
         parts.append(f"跨领域（{need_domain} → {capability_domain}）")
+    if strength is not None:
+        parts.append(f"匹配强度 {strength[0]:.2f}（{strength[1]}）")
+        return "；".join(parts)
     similarity = f"语义相似度 {semantic:.2f}，" if semantic is not None else ""
     overlap = f"，近邻重合度 {neighbourhood:.2f}" if neighbourhood is not None else ""
     parts.append(f"{similarity}词汇匹配 {lexical:.2f}{overlap}")

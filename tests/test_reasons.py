@@ -94,4 +94,5 @@ def test_rank_pairs_reasons_quote_shared_terms(sample):
     assert len(with_terms) > len(pairs) / 2
     for row in with_terms.itertuples():
         assert row.reason.startswith("共同术语：" + "、".join(row.shared_terms.split("；")))
-        assert re.search(r"词汇匹配 \d\.\d\d", row.reason)
+        assert re.search(r"匹配强度 \d\.\d\d（[强中弱]）$", row.reason)
+        assert f"匹配强度 {row.strength:.2f}（{row.strength_band}）" in row.reason
