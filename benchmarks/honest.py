@@ -32,6 +32,7 @@ import quality
 
 import matcher
 from matcher.evaluate import query_metrics
+from matcher.routing import RoutedEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
@@ -41,6 +42,14 @@ OUT = ROOT / "out" / "honest"
 CONFIGS = {
     "default": {},
     "first-order": {"weights": {"neighbourhood": 0.0}},
+    # Before English routing (e5 alone for English text too), and routing at other shares.
+    "e5-only": {"route": False},
+    "english-0.3": {"english_share": 0.3},
+    "english-0.7": {"english_share": 0.7},
+    # Person/team aggregation over records (expertise_en; "max" by default).
+    "mean-of-records": {"aggregate": "mean"},
+    "mean-of-top2": {"aggregate": "top2"},
+    "mean-of-top3": {"aggregate": "top3"},
     "lexical": {"weights": {"semantic": 0.0, "lexical": 1.0, "domain": 0.0, "neighbourhood": 0.0}},
     "dense-e5": {"weights": {"semantic": 1.0, "lexical": 0.0, "domain": 0.0, "neighbourhood": 0.0}},
 }
@@ -62,8 +71,27 @@ def _options(config):
     options = dict(CONFIGS[config])
     model = options.pop("model", None)
     options.pop("aggregate", None)
-    options["embedder"] = _embedder(model)
+    embedder = _embedder(model)
+    if "english_share" in options:  # English routing at this share (rank_pairs routes at ENGLISH_SHARE)
+        embedder = RoutedEmbedder(embedder, english_share=options.pop("english_share"))
+    elif options.pop("route", True) is False:
+        embedder = _Plain(embedder)
+    options["embedder"] = embedder
     return options
+
+
+class _Plain:
+    """The embedder as it is: not a matcher.Embedder, so rank_pairs does not route English text."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+
+    @property
+    def dim_(self):
+        return self.embedder.dim_
+
+    def encode(self, texts, *, role="passage"):
+        return self.embedder.encode(texts, role=role)
 
 
 _EMBEDDERS = {}

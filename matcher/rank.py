@@ -31,12 +31,14 @@ from . import blockwise, candidates
 from .ann import VectorIndex
 from .candidates import DEFAULT_CANDIDATES
 from .constraints import RULE_NAMES, allowed_pairs, pair_rules
+from .embed import DEFAULT_MODEL, Embedder
 from .errors import InputError
 from .lexical import BM25
 from .neighbourhood import query_weights
 from .progress import StageProgress
 from .reasons import describe_pairs
 from .records import record_texts
+from .routing import RoutedEmbedder, all_english
 from .strength import add_strength
 
 #: Shipped fusion weights; see README "Matching quality" for how they were chosen.
@@ -142,6 +144,8 @@ def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=No
         (at least ``id``, ``title``, ``description``).
     embedder : matcher.Embedder, optional
         Defaults to the bundled offline model; not loaded when ``weights["semantic"]`` is 0.
+        With that model, a ranking whose texts are all English also reads them with
+        all-MiniLM-L6-v2 (:mod:`matcher.routing`).
     weights : dict, optional
         Any of ``semantic``, ``lexical``, ``domain``, ``neighbourhood`` (non-negative
         floats; ``neighbourhood`` is the largest share of the second-order signal, reached
@@ -346,7 +350,7 @@ def _problem(needs, capabilities, *, embedder, weights, exclude, direction):
     texts = {"need": record_texts(needs), "capability": record_texts(capabilities)}
     vectors = {"need": None, "capability": None}
     if weights["semantic"] and len(needs) and len(capabilities):
-        embedder = embedder if embedder is not None else default_embedder()
+        embedder = _routed(embedder if embedder is not None else default_embedder(), texts)
         vectors = {"need": embedder.encode(texts["need"], role="query"),
                    "capability": embedder.encode(texts["capability"], role="passage")}
     rules = pair_rules(needs, capabilities, exclude=exclude)
@@ -360,6 +364,14 @@ def _problem(needs, capabilities, *, embedder, weights, exclude, direction):
         frames[query]["domain_inferred"].to_numpy(dtype=bool), frames[candidate]["domain_inferred"].to_numpy(dtype=bool),
         rules if direction == "need" else rules.transpose(), weights,
         query_weights(texts[query], weights["neighbourhood"]))
+
+
+def _routed(embedder, texts):
+    """The default e5 embedder fused with the English model when every text is English (matcher.routing)."""
+    if isinstance(embedder, Embedder) and (embedder.model is None or str(embedder.model) == DEFAULT_MODEL) \
+            and all_english(texts["need"], texts["capability"]):
+        return RoutedEmbedder(embedder)
+    return embedder
 
 
 def _pairs_frame(found, needs, capabilities, direction):

@@ -46,6 +46,7 @@ _OTHER_TOKEN = re.compile(r"[a-z0-9][a-z0-9+\-.]*|\s+|[^\sa-z0-9]")
 @functools.lru_cache(maxsize=1)
 def _base_tokenizer():
     """jieba's dictionary plus the domain vocabulary (loaded once per process)."""
+    # jieba writes its dictionary loading to stderr at DEBUG through its own handler; quiet only its logger.
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
