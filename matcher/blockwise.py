@@ -24,7 +24,8 @@ from .topk import top_k_positions
 #: given domains gain nDCG@10 on the docking sets (benchmarks/quality.py).
 INFERRED_DOMAIN_CONFIDENCE = 0.25
 #: Columns of the query-major top-k frame :func:`top_k_frame` returns (positions, not ids).
-TOP_K_COLUMNS = ("query", "candidate", "rank", "score", "semantic", "lexical_norm", "neighbourhood", "domain")
+TOP_K_COLUMNS = ("query", "candidate", "rank", "score", "semantic", "semantic_z", "lexical_norm", "lexical_coverage",
+                 "neighbourhood", "domain")
 
 
 @dataclass
@@ -47,6 +48,9 @@ class Problem:
     weights : dict of str to float
     mixing : numpy.ndarray of float32, shape (n_queries,)
         Per-query weight of the neighbourhood signal.
+    backgrounds : dict, optional
+        Filled on first use by :func:`semantic_z`: mean and covariance of the
+        candidate vectors each visibility group may see.
     """
 
     query_texts: list
@@ -63,6 +67,7 @@ class Problem:
     rules: object
     weights: dict
     mixing: np.ndarray
+    backgrounds: dict = None
 
     @property
     def shape(self):
@@ -93,8 +98,48 @@ def first_order(problem, rows, *, codes=None):
     else:
         semantic = np.zeros((len(rows), n_candidates), dtype=np.float32)
     components = {"semantic": semantic, "lexical": lexical, "lexical_norm": scale_by_max(lexical, allowed),
+                  "semantic_z": semantic_z(problem, rows, semantic),
+                  "lexical_coverage": lexical_coverage(problem, rows, lexical),
                   "domain": domain_agreement(problem, rows)}
     return fuse_scores(components, problem.weights, allowed), components, codes
+
+
+def lexical_coverage(problem, rows, lexical):
+    """BM25 over the most the query could score (every term matched with saturated frequency): in [0, 1].
+
+    Unlike ``lexical_norm`` it does not depend on the other candidates, so it means the
+    same across queries and events (an input of :mod:`matcher.strength`).
+    """
+    ceiling = np.asarray(problem.query_terms[rows] @ (problem.index.idf_ * (problem.index.k1 + 1))).ravel()
+    return (lexical / np.where(ceiling > 1e-9, ceiling, 1.0)[:, None]).astype(np.float32)
+
+
+def semantic_z(problem, rows, semantic):
+    """Cosine as a z-score against every candidate the query may see (a background of random pairs).
+
+    The mean and variance over that background come from the visible candidates' mean
+    vector and covariance (``q·μ`` and ``qᵀΣq``), so they are exact on the large path
+    too, without scoring every pair; candidates above the query's tier take no part.
+    """
+    if problem.query_vectors is None or not problem.shape[1]:
+        return np.zeros(np.shape(semantic), dtype=np.float32)
+    if problem.backgrounds is None:
+        problem.backgrounds = {}
+        for levels, columns in visibility_groups(problem.rules).values():
+            vectors = problem.candidate_vectors[columns].astype(np.float64)
+            moments = (vectors.mean(axis=0), np.cov(vectors, rowvar=False, bias=True)) if len(columns) else None
+            problem.backgrounds.update(dict.fromkeys(levels, moments))
+    vectors = problem.query_vectors[rows].astype(np.float64)
+    mean, spread = np.zeros(len(rows)), np.ones(len(rows))
+    levels = problem.rules.query_levels[rows]
+    for level in np.unique(levels):
+        moments = problem.backgrounds.get(level)
+        if moments is None:
+            continue
+        at = levels == level
+        mean[at] = vectors[at] @ moments[0]
+        spread[at] = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", vectors[at], moments[1], vectors[at]), 1e-12))
+    return ((semantic - mean[:, None]) / spread[:, None]).astype(np.float32)
 
 
 def domain_agreement(problem, rows, columns=slice(None)):

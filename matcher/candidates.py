@@ -155,6 +155,8 @@ def first_order_at(search, rows, columns, *, allowed=None):
     if allowed is None:
         allowed = (columns >= 0) & problem.rules.allowed_at(rows, np.maximum(columns, 0))
     components["lexical_norm"] = blockwise.scale_by_max(components["lexical"], allowed)
+    components["lexical_coverage"] = blockwise.lexical_coverage(problem, rows, components["lexical"])
+    components["semantic_z"] = blockwise.semantic_z(problem, rows, components["semantic"])
     return blockwise.fuse_scores(components, problem.weights, allowed), components, allowed
 
 

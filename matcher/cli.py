@@ -14,7 +14,8 @@ from .sources import read_frame
 
 #: Columns written to pairing files, in order.
 PAIR_COLUMNS = ["need_id", "need_org", "need_title", "rank", "capability_id", "capability_org",
-                "capability_title", "score", "score_semantic", "score_lexical", "score_neighbourhood", "domain_match",
+                "capability_title", "score", "strength", "strength_band", "score_semantic", "score_lexical",
+                "score_neighbourhood", "domain_match",
                 "need_domain", "capability_domain", "reason"]
 
 

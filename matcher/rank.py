@@ -31,12 +31,15 @@ from . import blockwise, candidates
 from .ann import VectorIndex
 from .candidates import DEFAULT_CANDIDATES
 from .constraints import RULE_NAMES, allowed_pairs, pair_rules
+from .embed import DEFAULT_MODEL, Embedder
 from .errors import InputError
 from .lexical import BM25
 from .neighbourhood import query_weights
 from .progress import StageProgress
 from .reasons import describe_pairs
 from .records import record_texts
+from .routing import RoutedEmbedder, all_english
+from .strength import add_strength
 
 #: Shipped fusion weights; see README "Matching quality" for how they were chosen.
 DEFAULT_WEIGHTS = {"semantic": 0.6, "lexical": 0.4, "domain": 0.1, "neighbourhood": 0.8}
@@ -141,6 +144,8 @@ def score_matrix(needs, capabilities, *, embedder=None, weights=None, exclude=No
         (at least ``id``, ``title``, ``description``).
     embedder : matcher.Embedder, optional
         Defaults to the bundled offline model; not loaded when ``weights["semantic"]`` is 0.
+        With that model, a ranking whose texts are all English also reads them with
+        all-MiniLM-L6-v2 (:mod:`matcher.routing`).
     weights : dict, optional
         Any of ``semantic``, ``lexical``, ``domain``, ``neighbourhood`` (non-negative
         floats; ``neighbourhood`` is the largest share of the second-order signal, reached
@@ -207,8 +212,9 @@ def search_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=No
     Returns
     -------
     pandas.DataFrame
-        ``need_id, capability_id, rank, score, score_semantic, score_lexical,
-        score_neighbourhood, domain_match``, one row per suggestion.
+        ``need_id, capability_id, rank, score, score_semantic, semantic_z, score_lexical,
+        lexical_coverage, score_neighbourhood, domain_match, strength, strength_band,
+        no_strong_match``, one row per suggestion (see :mod:`matcher.strength`).
 
     Examples
     --------
@@ -232,7 +238,8 @@ def search_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=No
             found = candidates.top_k_frame(problem, int(top_k), n_candidates=int(n_candidates),
                                            vector_index=vector_index, candidate_ids=candidate_ids,
                                            block_size=block_size, progress=progress)
-    return _pairs_frame(found, needs, capabilities, direction)
+    return add_strength(_pairs_frame(found, needs, capabilities, direction),
+                        semantic=problem.query_vectors is not None, direction=direction)
 
 
 def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None, weights=None, exclude=None,
@@ -263,7 +270,8 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
     -------
     pandas.DataFrame
         One row per suggestion: ``need_id, capability_id, rank, score,
-        score_semantic, score_lexical, score_neighbourhood, domain_match, reason, shared_terms,
+        score_semantic, semantic_z, score_lexical, lexical_coverage, score_neighbourhood, domain_match,
+        strength, strength_band, no_strong_match, reason, shared_terms,
         need_org, need_title, need_domain, capability_org, capability_title,
         capability_domain, need_clearance, capability_classification``.
 
@@ -285,11 +293,11 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
                               neighbourhood=bool(pairs["score_neighbourhood"].any()))
     scores = _scores_for(needs, capabilities, scores, embedder=embedder, weights=weights, exclude=exclude,
                          direction=direction)
-    pairs = _matrix_pairs(scores, int(top_k))
+    used = {name: bool(np.any(scores.components.get(name, 0))) for name in ("semantic", "neighbourhood")}
+    pairs = add_strength(_matrix_pairs(scores, int(top_k)), semantic=used["semantic"], direction=direction)
     index = scores.lexical_index
     if index is None:
         index = BM25().fit(record_texts(capabilities if direction == "need" else needs))
-    used = {name: bool(np.any(scores.components.get(name, 0))) for name in ("semantic", "neighbourhood")}
     return describe_pairs(pairs, needs, capabilities, weight=index.term_weight, **used)
 
 
@@ -342,7 +350,7 @@ def _problem(needs, capabilities, *, embedder, weights, exclude, direction):
     texts = {"need": record_texts(needs), "capability": record_texts(capabilities)}
     vectors = {"need": None, "capability": None}
     if weights["semantic"] and len(needs) and len(capabilities):
-        embedder = embedder if embedder is not None else default_embedder()
+        embedder = _routed(embedder if embedder is not None else default_embedder(), texts)
         vectors = {"need": embedder.encode(texts["need"], role="query"),
                    "capability": embedder.encode(texts["capability"], role="passage")}
     rules = pair_rules(needs, capabilities, exclude=exclude)
@@ -358,6 +366,14 @@ def _problem(needs, capabilities, *, embedder, weights, exclude, direction):
         query_weights(texts[query], weights["neighbourhood"]))
 
 
+def _routed(embedder, texts):
+    """The default e5 embedder fused with the English model when every text is English (matcher.routing)."""
+    if isinstance(embedder, Embedder) and (embedder.model is None or str(embedder.model) == DEFAULT_MODEL) \
+            and all_english(texts["need"], texts["capability"]):
+        return RoutedEmbedder(embedder)
+    return embedder
+
+
 def _pairs_frame(found, needs, capabilities, direction):
     """Query-major positions → the tidy pairs frame with ids (the only place positions turn into ids)."""
     need_at, capability_at = ((found["query"], found["candidate"]) if direction == "need"
@@ -367,7 +383,9 @@ def _pairs_frame(found, needs, capabilities, direction):
         "capability_id": capabilities["id"].to_numpy(dtype=object)[capability_at.to_numpy(dtype=int)],
         "rank": found["rank"].to_numpy(dtype=int), "score": found["score"].to_numpy(dtype=np.float32),
         "score_semantic": found["semantic"].to_numpy(dtype=np.float32),
+        "semantic_z": found["semantic_z"].to_numpy(dtype=np.float32),
         "score_lexical": found["lexical_norm"].to_numpy(dtype=np.float32),
+        "lexical_coverage": found["lexical_coverage"].to_numpy(dtype=np.float32),
         "score_neighbourhood": found["neighbourhood"].to_numpy(dtype=np.float32),
         "domain_match": found["domain"].to_numpy() > 0,
     })
@@ -380,7 +398,9 @@ def _matrix_pairs(scores, k, *, chunk_size=1024):
     # A matrix built by hand may lack components: missing signals read as 0.
     zeros = np.zeros(values.shape, dtype=np.float32)
     components = {name: orient(scores.components[source]) if source in scores.components else zeros
-                  for name, source in (("semantic", "semantic"), ("lexical_norm", "lexical_norm"),
+                  for name, source in (("semantic", "semantic"), ("semantic_z", "semantic_z"),
+                                       ("lexical_norm", "lexical_norm"),
+                                       ("lexical_coverage", "lexical_coverage"),
                                        ("neighbourhood", "neighbourhood"), ("domain", "domain"))}
     parts = []
     for start in range(0, values.shape[0], chunk_size):

@@ -57,7 +57,7 @@ def test_demo_with_default_model(tmp_path):
     for block in blocks:
         lines = block.strip().splitlines()
         assert [line.strip()[:2] for line in lines[1::2]] == ["1.", "2.", "3."]
-        assert all(line.strip().startswith("理由：") and "语义相似度" in line for line in lines[2::2])
+        assert all(line.strip().startswith("理由：") and "匹配强度" in line for line in lines[2::2])
     pairs = pd.read_excel(out, dtype={"need_id": str, "capability_id": str})
     assert set(pairs["need_id"]) == set(needs["id"]) and len(pairs) == len(needs) * 5
     assert pairs["score_semantic"].between(-1, 1).all() and pairs["score_semantic"].std() > 0

@@ -41,8 +41,9 @@ def _dense_top_k(needs, capabilities, k, **options):
     scores = matcher.score_matrix(needs, capabilities, **options)
     pairs = matcher.rank_pairs(needs, capabilities, top_k=k, scores=scores, direction=options.get("direction", "need"),
                                exclude=options.get("exclude"))
-    return pairs[["need_id", "capability_id", "rank", "score", "score_semantic", "score_lexical",
-                  "score_neighbourhood", "domain_match"]]
+    return pairs[["need_id", "capability_id", "rank", "score", "score_semantic", "semantic_z", "score_lexical",
+                  "lexical_coverage", "score_neighbourhood", "domain_match", "strength", "strength_band",
+                  "no_strong_match"]]
 
 
 @pytest.mark.parametrize("direction", ["need", "capability"])

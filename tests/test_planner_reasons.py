@@ -44,10 +44,12 @@ def test_every_suggestion_reason_reads_in_english(app, needs, capabilities):
     frames = [rank_pairs(needs, capabilities, top_k=5, weights={"semantic": 0.0, "neighbourhood": weight})
               for weight in (0.0, 0.3)]
     reasons = [r for frame in frames for r in frame["reason"]]
-    reasons += [("无共同术语（依据语义相似）；需求「电机过热」↔ 成果「高真空压铸」；跨领域（电子信息 → 新材料）；"
-                "语义相似度 0.87，词汇匹配 0.00，近邻重合度 0.12")]
+    reasons += ["共同术语：压铸；需求「气孔」↔ 成果「压铸」；领域一致（新材料）；词汇匹配 0.50",  # written before strength
+                ("无共同术语（依据语义相似）；需求「电机过热」↔ 成果「高真空压铸」；跨领域（电子信息 → 新材料）；"
+                 "语义相似度 0.87，词汇匹配 0.00，近邻重合度 0.12")]
     kinds = {part.split("（")[0].split("：")[0].split(" ")[0] for r in reasons for part in r.split("；")}
-    assert {"共同术语", "无共同术语", "领域一致", "跨领域", "词汇匹配", "语义相似度"} <= kinds
+    assert {"共同术语", "无共同术语", "领域一致", "跨领域", "匹配强度", "词汇匹配", "语义相似度"} <= kinds
+    assert any("匹配强度" in r for frame in frames for r in frame["reason"])
     with app.test_request_context(headers={"Cookie": "lang=en"}):
         english = [localise_suggestion(r) for r in reasons]
     for text in english:

@@ -196,6 +196,6 @@ def test_rank_pairs_accepts_a_hand_made_score_matrix(needs, capabilities):
     # qualification for C2 (秘密) and C3 (内部), N4 shares its org with C2.
     assert pairs.groupby("need_id")["capability_id"].apply(list).to_dict() == {
         "N1": ["C5", "C4"], "N2": ["C4", "C3"], "N3": ["C5", "C4"], "N4": ["C5", "C4"]}
-    assert pairs["reason"].str.contains("词汇匹配").all()
+    assert pairs["reason"].str.contains("匹配强度").all()
     with pytest.raises(InputError, match="scores do not match"):
         rank_pairs(loaded_needs.iloc[::-1], loaded_capabilities, scores=scores)

@@ -147,6 +147,9 @@ class Suggestion(db.Model):
     score: Mapped[float] = mapped_column(Float)
     score_semantic: Mapped[float] = mapped_column(Float, default=0.0)
     score_lexical: Mapped[float] = mapped_column(Float, default=0.0)
+    # Calibrated, absolute (matcher.strength): what pages show; ``score`` only orders.
+    strength: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    strength_band: Mapped[str] = mapped_column(String(4), default="", server_default="")
     domain_match: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(Text, default="")
     shared_terms: Mapped[str] = mapped_column(Text, default="")

@@ -63,6 +63,7 @@ def _schemas():
         "Suggestion": {"type": "object", "properties": {
             "need_id": string, "capability_id": string, "direction": {"type": "string", "enum": ["need", "capability"]},
             "rank": integer, "score": number, "score_semantic": number, "score_lexical": number,
+            "strength": number, "strength_band": {"type": "string", "enum": ["强", "中", "弱", ""]},
             "domain_match": boolean, "reason": string, "shared_terms": string,
             "terms": {"type": "array", "items": string}, "need_org": string, "capability_org": string,
             "need_title": string, "capability_title": string, "need_domain": string, "capability_domain": string,

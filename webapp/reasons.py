@@ -44,6 +44,7 @@ SUGGESTION_PATTERNS = [
     (r"领域一致（(?P<domain>[^（）]+)）", _l("领域一致（%(domain)s）")),
     (r"跨领域（(?P<need_domain>[^（）]+) → (?P<capability_domain>[^（）]+)）",
      _l("跨领域（%(need_domain)s → %(capability_domain)s）")),
+    (r"匹配强度 (?P<strength>[\d.]+)（(?P<band>[^（）]+)）", _l("匹配强度 %(strength)s（%(band)s）")),
     (r"语义相似度 (?P<semantic>[\d.]+)，词汇匹配 (?P<lexical>[\d.]+)，近邻重合度 (?P<neighbourhood>[\d.]+)",
      _l("语义相似度 %(semantic)s，词汇匹配 %(lexical)s，近邻重合度 %(neighbourhood)s")),
     (r"语义相似度 (?P<semantic>[\d.]+)，词汇匹配 (?P<lexical>[\d.]+)",
@@ -54,7 +55,7 @@ SUGGESTION_PATTERNS = [
 ]
 _SUGGESTION_COMPILED = [(re.compile(f"^{pattern}$"), text) for pattern, text in SUGGESTION_PATTERNS]
 #: Groups holding record text or numbers, shown as written (the others are vocabulary: tiers, domains).
-_VERBATIM = {"terms", "need", "capability", "semantic", "lexical", "neighbourhood", "n", "m", "k"}
+_VERBATIM = {"terms", "need", "capability", "strength", "semantic", "lexical", "neighbourhood", "n", "m", "k"}
 
 
 def _phrase(text, compiled):

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 import matcher
 from matcher import DOMAINS
+from matcher.strength import BANDS
 
 from .db import db
 from .models import Event
@@ -39,6 +40,7 @@ VOCABULARY = {
     "公开": _l("公开"), "内部": _l("内部"), "秘密": _l("秘密"), "机密": _l("机密"),
     "技术开发": _l("技术开发"), "技术转让": _l("技术转让"), "技术许可": _l("技术许可"), "技术咨询": _l("技术咨询"),
     "技术服务": _l("技术服务"),
+    "强": _l("强"), "中": _l("中"), "弱": _l("弱"),
 }
 
 #: Display names of the account roles.
@@ -177,4 +179,5 @@ def init_app(app):
     app.context_processor(_context)
     app.jinja_env.globals.update(page_url=page_url)
     app.jinja_env.globals.update(VERSION=matcher.__version__, DOMAIN_CLASS={d: i for i, d in enumerate(DOMAINS)}, TIER_CLASS=TIER_CLASS,
-                                 stage_label=_stage_label)
+                                 stage_label=_stage_label, STRONG_MATCH_FROM=dict(BANDS)["中"],
+                                 BAND_CLASS=dict(zip((name for name, _ in BANDS), ("strong", "medium", "weak"))))

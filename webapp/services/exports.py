@@ -24,6 +24,7 @@ from ..errors import ValidationFailed
 from ..models import Suggestion
 from ..reasons import localise as planner_reason
 from ..reasons import localise_suggestion
+from ..ui import VOCABULARY
 from . import planning
 from .frames import records_frame
 from .import_templates import COLUMNS, record_headers
@@ -97,9 +98,17 @@ def _suggestions(viewer, event):
         .order_by(Suggestion.need_id, Suggestion.rank)).all())
     columns = {"need_id": _("需求编号"), "need_org": _("需求单位"), "need_title": _("需求名称"), "rank": _("名次"),
                "capability_id": _("成果编号"), "capability_org": _("成果单位"), "capability_title": _("成果名称"),
-               "score": _("得分"), "shared_terms": _("共同术语"), "reason": _("推荐理由")}
-    return _frame([{label: localise_suggestion(r.reason) if key == "reason" else getattr(r, key)
-                    for key, label in columns.items()} for r in rows], list(columns.values()))
+               "score": _("得分"), "strength": _("匹配强度"), "strength_band": _("强度等级"),
+               "shared_terms": _("共同术语"), "reason": _("推荐理由")}
+    # 得分 orders a need's list; 匹配强度 is the calibrated strength, comparable across needs.
+    return _frame([{label: _cell(r, key) for key, label in columns.items()} for r in rows], list(columns.values()))
+
+
+def _cell(row, key):
+    value = getattr(row, key)
+    if key == "reason":
+        return localise_suggestion(value)
+    return str(VOCABULARY.get(value, value)) if key == "strength_band" else value
 
 
 def _schedule_grid(viewer, event):

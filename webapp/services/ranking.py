@@ -30,8 +30,8 @@ from ..models import Capability, Event, Job, Need, ScoreTable, Suggestion, Withh
 from ..state import get_embedder, get_jobs
 from .frames import pairs_records, records_frame
 
-SUGGESTION_COLUMNS = ["need_id", "capability_id", "rank", "score", "score_semantic", "score_lexical",
-                      "domain_match", "reason", "shared_terms", "need_org", "capability_org", "need_title",
+SUGGESTION_COLUMNS = ["need_id", "capability_id", "rank", "score", "score_semantic", "score_lexical", "strength",
+                      "strength_band", "domain_match", "reason", "shared_terms", "need_org", "capability_org", "need_title",
                       "capability_title", "need_domain", "capability_domain", "need_clearance",
                       "capability_classification"]
 #: Stage keys a job reports, with the label shown next to its progress bar.

@@ -44,7 +44,8 @@ def search(viewer, event_id, text, *, target="capability", top_k=10):
     Returns
     -------
     list of dict
-        ``id, org, title, description, domain, score, reason, terms, rank``.
+        ``id, org, title, description, domain, score, strength, strength_band, reason, terms, rank``
+        (``score`` orders; ``strength`` is the calibrated, absolute match strength).
 
     Raises
     ------
@@ -76,7 +77,8 @@ def search(viewer, event_id, text, *, target="capability", top_k=10):
         record = records.loc[record_id]
         results.append({"id": record_id, "org": record["org"], "title": record["title"],
                         "description": record["description"], "domain": record["domain"], "rank": int(row.rank),
-                        "score": float(row.score), "reason": row.reason,
+                        "score": float(row.score), "strength": float(row.strength),
+                        "strength_band": row.strength_band, "reason": row.reason,
                         "terms": [t for t in row.shared_terms.split("；") if t]})
     return results
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from matcher import clearance_allows
 
@@ -142,7 +142,8 @@ def overview(viewer, event_id, kind, *, domain=""):
     Returns
     -------
     list of dict
-        ``record``, ``top`` (the rank-1 Suggestion or None) and ``accepted`` (int).
+        ``record``, ``top`` (the rank-1 Suggestion or None), ``strongest`` (the visible suggestion
+        of highest calibrated strength, or None) and ``accepted`` (int).
     """
     model, id_column = (Need, "need_id") if kind == "need" else (Capability, "capability_id")
     query = select(model).where(visibility.clause(viewer, model, event_id))
@@ -150,16 +151,25 @@ def overview(viewer, event_id, kind, *, domain=""):
         query = query.where(model.domain == domain)
     records = db.session.scalars(query.order_by(getattr(model, id_column))).all()
     suggestions_query = select(Suggestion).where(Suggestion.event_id == event_id, Suggestion.direction == kind)
-    if viewer.everything:
-        suggestions_query = suggestions_query.where(Suggestion.rank == 1)
-    tops = {}
-    # The best suggestion the viewer may see (rank 1 may be a hidden partner).
+    if viewer.everything:  # only rank 1 and each record's strongest row, not every suggestion
+        order = func.row_number().over(partition_by=getattr(Suggestion, id_column),
+                                       order_by=(Suggestion.strength.desc(), Suggestion.rank)).label("order")
+        ranked = select(Suggestion.id, order).where(Suggestion.event_id == event_id,
+                                                   Suggestion.direction == kind).subquery()
+        suggestions_query = suggestions_query.join(ranked, ranked.c.id == Suggestion.id).where(
+            (Suggestion.rank == 1) | (ranked.c.order == 1))
+    tops, strongest = {}, {}
+    # The best suggestion the viewer may see (rank 1 may be a hidden partner), and the strongest one
+    # (the ordering score is per query; strength is absolute, so rank 1 need not be the strongest).
     for row in visibility.filter_pairs(viewer, event_id, db.session.scalars(suggestions_query.order_by(Suggestion.rank))):
-        tops.setdefault(getattr(row, id_column), row)
+        key = getattr(row, id_column)
+        tops.setdefault(key, row)
+        if key not in strongest or row.strength > strongest[key].strength:
+            strongest[key] = row
     accepted = {}
     for decision in visibility.filter_pairs(viewer, event_id, db.session.scalars(select(Decision).where(
             Decision.event_id == event_id, Decision.status == "accepted"))):
         value = getattr(decision, id_column)
         accepted[value] = accepted.get(value, 0) + 1
-    return [{"record": r, "top": tops.get(getattr(r, id_column)), "accepted": accepted.get(getattr(r, id_column), 0)}
-            for r in records]
+    return [{"record": r, "top": tops.get(getattr(r, id_column)), "strongest": strongest.get(getattr(r, id_column)),
+             "accepted": accepted.get(getattr(r, id_column), 0)} for r in records]
