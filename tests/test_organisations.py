@@ -216,3 +216,23 @@ def test_import_merges_by_credit_code(tmp_path):
     # A known name with a different code is a conflict, and the whole file is refused.
     response = _import(admin, [["北辰新材料", "企业", VALID[1].replace("12", "91", 1)[:17] + "0", "", "", "", "", "", "", ""]])
     assert response.status_code == 422
+
+
+def test_organisation_api(tmp_path):
+    app = make_app(tmp_path)
+    admin = admin_client(app)
+    admin.post("/organisations", data={"name": "东岭精密", "kind": "enterprise", "credit_code": VALID[0],
+                                       "industry_code": "C3911"})
+    admin.post("/organisations", data={"name": "江川理工大学", "kind": "institute", "institute_type": "高校"})
+    own_id, other_id = _profile(app, "东岭精密")[0], _profile(app, "江川理工大学")[0]
+    admin.post(f"/organisations/{own_id}/tiers", data={"tier": "领军企业"})
+    body = admin.get("/api/organisations?tier=领军企业").get_json()
+    assert [o["name"] for o in body["organisations"]] == ["东岭精密"]
+    assert body["organisations"][0]["credit_code"] == VALID[0]
+    assert body["organisations"][0]["tiers"] == [{"tier": "领军企业", "number": "", "valid_from": None,
+                                                 "valid_until": None, "status": "valid"}]
+    ensure_user(app, "member", "enterprise", org="东岭精密")
+    member = login(app.test_client(), "member")
+    assert member.get("/api/organisations").status_code == 403
+    assert member.get(f"/api/organisations/{own_id}").get_json()["organisation"]["industry_code"] == "C3911"
+    assert member.get(f"/api/organisations/{other_id}").status_code == 404

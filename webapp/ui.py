@@ -23,6 +23,7 @@ EVENT_TABS = (
     ("suggestions.capabilities", _l("成果推荐"), "capabilities"),
     ("search.orgs", _l("参会单位"), "orgs"),
     ("pairs.index", _l("对接配对"), "pairings"),
+    ("deals.index", _l("合作进度"), "deals"),
     ("meeting_requests.index", _l("会面申请"), "requests"),
     ("participation.agenda", _l("我的日程"), "my_agenda"),
     ("planning.show", _l("会面日程"), "schedule"),
