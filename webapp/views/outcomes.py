@@ -13,7 +13,7 @@ from ..cache import cached
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import MeetingRequest
-from ..services import deals, participation
+from ..services import deals, participation, reports
 from ..services import outcomes as service
 from ..services.planning import latest_run
 from ..services.ranking import latest_job
@@ -36,7 +36,8 @@ def show(event_id):
                            amount_shown=_amounts_shown(event.id), summary=service.outcome_summary(g.viewer, event.id),
                            held=service.meetings_held(g.viewer, event.id), form=request.args,
                            contract_types=service.CONTRACT_TYPES, today=dt.date.today(),
-                           own=participation.summary(g.viewer, event.id))
+                           own=participation.summary(g.viewer, event.id),
+                           report_sections=reports.event_report(g.viewer, event))
 
 
 def _amounts_shown(event_id):
