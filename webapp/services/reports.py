@@ -164,7 +164,7 @@ def _trend_section(per_event):
     labels = [f"{name} {date}".strip() for name, date in zip(table.iloc[:, 0], table.iloc[:, 1])]
     option = {
         "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
-        "grid": {"left": 48, "right": 48, "top": 36, "bottom": 64, "containLabel": True},
+        "grid": {"left": 8, "right": 8, "top": 48, "bottom": 8, "outerBoundsMode": "same"},
         "xAxis": {"type": "category", "data": labels, "axisLabel": {"interval": 0, "rotate": 30 if len(labels) > 3 else 0}},
         "yAxis": [{"type": "value", "name": _("项目"), "minInterval": 1}, {"type": "value", "name": _("万元")}],
         "series": [
@@ -187,13 +187,17 @@ def _section(key, title, table, kind, value_column=1):
                    "data": [{"name": n, "value": v} for n, v in zip(labels, values) if v]}]
         option = {"tooltip": {"trigger": "item"}, "legend": {"bottom": 0, "type": "scroll"}, "series": series}
     elif kind == "funnel":
+        # Each layer at least 30% wide so that a stage of 0 or 1 beside hundreds of suggestions stays legible.
         series = [{"type": "funnel", "name": name, "sort": "none", "left": "10%", "width": "80%", "min": 0,
-                   "max": max(values + [1]), "label": {"show": True, "position": "inside", "formatter": "{b}：{c}"},
+                   "max": max(values + [1]), "minSize": "30%", "gap": 2,
+                   "label": {"show": True, "position": "inside", "formatter": "{b}：{c}"},
                    "data": [{"name": n, "value": v} for n, v in zip(labels, values)]}]
         option = {"tooltip": {"trigger": "item"}, "series": series}
     else:
         option = {"tooltip": {"trigger": "axis"},
-                  "grid": {"left": 8, "right": 16, "top": 16, "bottom": 8, "containLabel": True},
+                  # outerBoundsMode "same" (ECharts 6) keeps long category labels inside the chart; the right
+                  # margin leaves room for the value written after each bar.
+                  "grid": {"left": 24, "right": 64, "top": 16, "bottom": 8, "outerBoundsMode": "same"},
                   "xAxis": {"type": "value", "minInterval": 1 if value_column == 1 and key != "amount_domain" else 0},
                   "yAxis": {"type": "category", "data": labels[::-1]},
                   "series": [{"type": "bar", "name": name, "data": values[::-1], "label": {"show": True,
