@@ -32,7 +32,7 @@ def charts_drawn(page, prefix, keys):
 
 
 @pytest.mark.parametrize("width", list(WIDTHS.values()), ids=list(WIDTHS))
-def test_dashboard_and_reports_draw_every_chart(people, width):
+def test_dashboard_and_reports_draw_every_chart(people, width):  # noqa: F811 (the imported fixture)
     me = people("reports", width)
     page = me.login("org-a")
     problems = watch(page)
