@@ -41,7 +41,8 @@ ACCESS = {
         "outcomes.history", "imports.index", "imports.upload", "imports.report", "imports.confirm", "imports.discard",
         "imports.rejected", "ranking.rank", "pairs.decide", "pairs.bulk", "pairs.reset",
         "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank",
-        "deals.open_deal", "deals.advance"), ORGANISER),
+        "deals.open_deal", "deals.advance", "targeting.index", "targeting.invite", "targeting.attended",
+        "targeting.export"), ORGANISER),
     # The district's organisation database is the bureau's: organisers keep it; a member opens and edits
     # its own organisation's profile (webapp.services.organisations decides which one and which fields).
     **dict.fromkeys(("organisations.index", "organisations.create", "organisations.set_tier",

@@ -420,6 +420,19 @@ class OrgChange(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 
 
+class Invitation(db.Model):
+    """An enterprise of the district database invited to an event, by whom, and whether it came."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("event_id", "org_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    invited_by: Mapped[str] = mapped_column(String(80), default="")
+    invited_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    attended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class User(db.Model):
     """A login account with one role; members belong to an organisation, organisers to events."""
 

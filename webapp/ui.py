@@ -24,6 +24,7 @@ EVENT_TABS = (
     ("search.orgs", _l("参会单位"), "orgs"),
     ("pairs.index", _l("对接配对"), "pairings"),
     ("deals.index", _l("合作进度"), "deals"),
+    ("targeting.index", _l("企业邀约"), "targeting"),
     ("meeting_requests.index", _l("会面申请"), "requests"),
     ("participation.agenda", _l("我的日程"), "my_agenda"),
     ("planning.show", _l("会面日程"), "schedule"),

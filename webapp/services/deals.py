@@ -63,7 +63,12 @@ def listing(viewer, event_id):
             "signed_on": outcome.signed_on.isoformat() if outcome.signed_on else None,
             "registration_no": outcome.registration_no if shown else "",
             "registered_on": outcome.registered_on.isoformat() if outcome.registered_on else None,
-            "next_stage": next_stage(outcome.stage)})
+            "next_stage": next_stage(outcome.stage), "signed": outcome.stage in SIGNED_STAGES,
+            # What the form for the next stage asks for (see advance()).
+            "asks_contract": next_stage(outcome.stage) == "签约" or (
+                next_stage(outcome.stage) == "登记" and (not outcome.contract_type or not outcome.amount)),
+            "asks_signing_date": next_stage(outcome.stage) == "签约",
+            "asks_registration": next_stage(outcome.stage) == "登记"})
     return rows
 
 

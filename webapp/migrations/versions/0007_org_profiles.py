@@ -1,4 +1,4 @@
-"""Organisation profiles (credit code, industry, tiers with validity, change history) and the deal pipeline.
+"""Organisation profiles (credit code, industry, tiers with validity, change history), invitations, the deal pipeline.
 
 Revision ID: 0007
 Revises: 0005
@@ -81,9 +81,25 @@ def upgrade():
     )
     op.create_index('ix_deal_steps_outcome_id', 'deal_steps', ['outcome_id'])
     op.create_index('ix_deal_steps_event_id', 'deal_steps', ['event_id'])
+    op.create_table(
+        'invitations',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('event_id', sa.Integer(), nullable=False),
+        sa.Column('org_id', sa.Integer(), nullable=False),
+        sa.Column('invited_by', sa.String(length=80), nullable=False),
+        sa.Column('invited_at', sa.DateTime(), nullable=False),
+        sa.Column('attended', sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(['event_id'], ['events.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('event_id', 'org_id'),
+    )
+    op.create_index('ix_invitations_event_id', 'invitations', ['event_id'])
 
 
 def downgrade():
+    op.drop_index('ix_invitations_event_id', table_name='invitations')
+    op.drop_table('invitations')
     op.drop_index('ix_deal_steps_event_id', table_name='deal_steps')
     op.drop_index('ix_deal_steps_outcome_id', table_name='deal_steps')
     op.drop_table('deal_steps')
