@@ -24,7 +24,7 @@ from matcher.sources import header_key, read_table
 
 from ..db import db
 from ..errors import ValidationFailed
-from ..models import Organisation, OrgProfile
+from ..models import Organisation, OrgProfile, OrgTier
 from . import organisations as profiles
 
 #: Field → header names accepted (the first is what the template writes).
@@ -154,52 +154,78 @@ def _check_row(row_number, values, columns, original, seen):
 
 def _merge(viewer, rows, original):
     seen, checked, problems = {"credit_code": {}, "name": {}}, [], []
+    cleaned = []
     for row_number, values, columns in rows:
         clean, found = _check_row(row_number, values, columns, original, seen)
         problems += found
         if not found:
-            target, conflict = _target(clean)
-            if conflict:
-                problems.append(problem(conflict, file=original, row=row_number, column=columns.get("name"),
-                                        field="name", value=clean["name"]))
-            checked.append((row_number, clean, target))
+            cleaned.append((row_number, clean, columns))
+    known = _known(clean for _row, clean, _columns in cleaned)
+    for row_number, clean, columns in cleaned:
+        target, conflict = _target(clean, known)
+        if conflict:
+            problems.append(problem(conflict, file=original, row=row_number, column=columns.get("name"),
+                                    field="name", value=clean["name"]))
+        checked.append((row_number, clean, target))
     if problems:
         raise ValidationFailed(_("%(file)s：%(n)s 处错误，未导入任何数据。请修正后重新上传。", file=original,
                                  n=len(problems)), problems)
     counts = {"file": original, "rows": len(checked), "new": 0, "updated": 0, "unchanged": 0}
-    for row_number, clean, organisation in checked:
-        source = _("导入：%(file)s 第 %(row)s 行", file=original, row=row_number)
-        if organisation is None:
-            organisation = Organisation(name=clean["name"], kind=clean["kind"])
-            db.session.add(organisation)
-            db.session.flush()
-            profiles._log(organisation, "name", "", organisation.name, viewer.username, source)
-            counts["new"] += 1
-            profiles.apply_profile(organisation, clean["profile"], username=viewer.username, source=source)
-            for tier in clean["tiers"]:
-                profiles.apply_tier(organisation, tier, username=viewer.username, source=source)
-            continue
-        changed = profiles.apply_profile(organisation, clean["profile"], username=viewer.username, source=source)
-        changed += sum(profiles.apply_tier(organisation, t, username=viewer.username, source=source)
-                       for t in clean["tiers"])
-        counts["updated" if changed else "unchanged"] += 1
+    # One flush for the new organisations' ids and stored rows read in bulk: without autoflush, a
+    # 2,000-row file is a few statements per row instead of a flush (and its change hook) per query.
+    with db.session.no_autoflush:
+        created = []
+        for index, (row_number, clean, organisation) in enumerate(checked):
+            if organisation is None:
+                organisation = Organisation(name=clean["name"], kind=clean["kind"])
+                db.session.add(organisation)
+                checked[index] = (row_number, clean, organisation)
+                created.append(organisation)
+        db.session.flush()
+        ids = [o.id for _r, _c, o in checked]
+        stored = {p.org_id: p for p in db.session.scalars(select(OrgProfile).where(OrgProfile.org_id.in_(ids)))}
+        tiers = {(t.org_id, t.tier): t for t in db.session.scalars(select(OrgTier).where(OrgTier.org_id.in_(ids)))}
+        new = {o.id for o in created}
+        for row_number, clean, organisation in checked:
+            source = _("导入：%(file)s 第 %(row)s 行", file=original, row=row_number)
+            if organisation.id in new:
+                profiles._log(organisation, "name", "", organisation.name, viewer.username, source)
+            changed = profiles.apply_profile(organisation, clean["profile"], username=viewer.username, source=source,
+                                             profile=stored.get(organisation.id))
+            changed += sum(profiles.apply_tier(organisation, t, username=viewer.username, source=source,
+                                               row=tiers.get((organisation.id, t["tier"]))) for t in clean["tiers"])
+            counts["new" if organisation.id in new else "updated" if changed else "unchanged"] += 1
     db.session.commit()
     return counts
 
 
-def _target(clean):
+def _known(cleaned):
+    """Stored organisations the rows may merge into: ``(by credit code, by name, credit code by org id)``."""
+    cleaned = list(cleaned)
+    codes = {c["profile"].get("credit_code") for c in cleaned} - {None}
+    names = {c["name"] for c in cleaned}
+    by_code = dict(db.session.execute(select(OrgProfile.credit_code, Organisation)
+                                      .join(Organisation, Organisation.id == OrgProfile.org_id)
+                                      .where(OrgProfile.credit_code.in_(codes))).all()) if codes else {}
+    by_name = {o.name: o for o in db.session.scalars(select(Organisation).where(Organisation.name.in_(names)))}
+    code_of = dict(db.session.execute(select(OrgProfile.org_id, OrgProfile.credit_code).where(
+        OrgProfile.org_id.in_([o.id for o in by_name.values()]))).all()) if by_name else {}
+    return by_code, by_name, code_of
+
+
+def _target(clean, known):
     """The organisation a valid row merges into (None: a new one) and a conflict message, if any."""
+    by_code, by_name, code_of = known
     code = clean["profile"].get("credit_code")
-    if code:
-        owner = profiles.credit_code_owner(code)
-        if owner is not None:
-            if owner.kind != clean["kind"]:
-                return None, _("信用代码 %(code)s 已登记为“%(name)s”，单位类型不同。", code=code, name=owner.name)
-            return owner, ""
-    named = db.session.scalar(select(Organisation).where(Organisation.name == clean["name"]))
+    owner = by_code.get(code) if code else None
+    if owner is not None:
+        if owner.kind != clean["kind"]:
+            return None, _("信用代码 %(code)s 已登记为“%(name)s”，单位类型不同。", code=code, name=owner.name)
+        return owner, ""
+    named = by_name.get(clean["name"])
     if named is None:
         return None, ""
-    stored = db.session.scalar(select(OrgProfile.credit_code).where(OrgProfile.org_id == named.id))
+    stored = code_of.get(named.id)
     if stored and code and stored != code:
         return None, _("单位“%(name)s”已登记信用代码 %(code)s，与本行不同。", name=named.name, code=stored)
     return named, ""

@@ -240,9 +240,16 @@ def credit_code_owner(code, except_org_id=None):
     return db.session.scalar(query)
 
 
-def apply_profile(organisation, clean, *, username, source):
-    """Write clean profile values and one :class:`OrgChange` per changed field (no commit); count the changes."""
-    profile = db.session.get(OrgProfile, organisation.id)
+_LOOKUP = object()
+
+
+def apply_profile(organisation, clean, *, username, source, profile=_LOOKUP):
+    """Write clean profile values and one :class:`OrgChange` per changed field (no commit); count the changes.
+
+    ``profile`` is the stored profile (or None) when the caller has already loaded it; by default it is read.
+    """
+    if profile is _LOOKUP:
+        profile = db.session.get(OrgProfile, organisation.id)
     if profile is None:
         profile = OrgProfile(org_id=organisation.id, industry_code="", town="", revenue_band="", main_products="",
                              institute_type="", disciplines="", teams="")
@@ -257,9 +264,13 @@ def apply_profile(organisation, clean, *, username, source):
     return changed
 
 
-def apply_tier(organisation, clean, *, username, source):
-    """Create or replace one tier membership (no commit); whether anything changed."""
-    row = db.session.scalar(select(OrgTier).filter_by(org_id=organisation.id, tier=clean["tier"]))
+def apply_tier(organisation, clean, *, username, source, row=_LOOKUP):
+    """Create or replace one tier membership (no commit); whether anything changed.
+
+    ``row`` is the stored membership (or None) when the caller has already loaded it; by default it is read.
+    """
+    if row is _LOOKUP:
+        row = db.session.scalar(select(OrgTier).filter_by(org_id=organisation.id, tier=clean["tier"]))
     before = _tier_text(row)
     if row is None:
         row = OrgTier(org_id=organisation.id, tier=clean["tier"])

@@ -86,8 +86,8 @@ def _best_matches(viewer, event, rows):
     capabilities = records_frame(viewer, event.id, "capability")
     if capabilities.empty or not rows:
         return {}
-    texts = [" ".join(str(r[c]) for c in ("title", "description", "keywords") if r.get(c))
-             for _i, r in capabilities.iterrows()]
+    records = capabilities.to_dict("records")
+    texts = [" ".join(str(r[c]) for c in ("title", "description", "keywords") if r.get(c)) for r in records]
     bm25 = BM25().fit(texts)
     capability_terms = [set(analyse(t)) for t in texts]
     unknown_weight = float(bm25.idf_.max()) if len(bm25.idf_) else 1.0
@@ -98,7 +98,7 @@ def _best_matches(viewer, event, rows):
         total = sum(weights.values())
         clearance = visibility.effective_clearance(organisation)
         best = None
-        for (_index, record), held in zip(capabilities.iterrows(), capability_terms):
+        for record, held in zip(records, capability_terms):
             if not total or not clearance_allows(clearance, record["classification"]):
                 continue
             strength = sum(w for t, w in weights.items() if t in held) / total
