@@ -10,7 +10,19 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test serve clean
 
-setup: $(VENV)/.installed
+# Apache ECharts for the dashboard's charts: taken from the npm registry (version pinned in package.json
+# and package-lock.json) and served from webapp/static/vendor, never from a CDN.
+VENDOR := webapp/static/vendor
+
+setup: $(VENV)/.installed $(VENDOR)/echarts.min.js
+
+$(VENDOR)/echarts.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts.min.js
+	cp node_modules/echarts/LICENSE $(VENDOR)/echarts.LICENSE.txt
+	cp node_modules/echarts/NOTICE $(VENDOR)/echarts.NOTICE.txt
+	cp node_modules/zrender/LICENSE $(VENDOR)/zrender.LICENSE.txt
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,4 +43,4 @@ serve: setup
 	WEBAPP_SESSION_COOKIE_SECURE=0 $(VENV)/bin/waitress-serve --host 127.0.0.1 --port 5000 --call webapp:create_app
 
 clean:
-	rm -rf $(VENV) out
+	rm -rf $(VENV) out node_modules $(VENDOR)

@@ -1,5 +1,6 @@
 """One way to change an event (issue 12): every write path bumps the event's data version, and cached pages
 never carry another session's data (CSRF token, user name)."""
+import io
 import re
 
 import pytest
@@ -17,7 +18,7 @@ from webapp_helpers import (
 )
 
 from webapp.db import db
-from webapp.models import Event, Meeting, MeetingRequest, Outcome, Suggestion
+from webapp.models import Event, Invitation, Meeting, MeetingRequest, Organisation, OrgTier, Outcome, Suggestion
 
 #: POST endpoints that do not write to one event's records (accounts, qualifications go through the hook too,
 #: creating an event starts at version 0, deleting one removes its pages).
@@ -81,8 +82,29 @@ def test_every_write_path_bumps_the_events_data_version(app, client, sample_even
                                   wait_for_job(client, event, latest_job_id(app, event, "rank")))[0]),
         ("api.rank", lambda: (client.post(f"/api/events/{event}/rank"),
                               wait_for_job(client, event, latest_job_id(app, event, "rank")))[0]),
+        # A profile or tier of an organisation taking part changes the event's dashboard (tier and type charts).
+        ("organisations.create", lambda: client.post("/organisations", data={
+            "name": first.need_org, "kind": "enterprise", "credit_code": "91350100M000100Y43"})),
+        ("organisations.update", lambda: client.post(f"/organisations/{org_id()}", data={"town": "东岭镇"})),
+        ("organisations.set_tier", lambda: client.post(f"/organisations/{org_id()}/tiers", data={"tier": "领军企业"})),
+        ("organisations.remove_tier", lambda: client.post(
+            f"/organisations/{org_id()}/tiers/{first_id(app, select(OrgTier.id))}/delete")),
+        ("organisations.import_file", lambda: client.post("/organisations/import", data={"file": (io.BytesIO(
+            csv_bytes(["单位名称", "统一社会信用代码", "所在镇街"], [[first.need_org, "91350100M000100Y43", "西岭镇"]])),
+            "orgs.csv")}, content_type="multipart/form-data")),
+        ("deals.open_deal", lambda: client.post(f"/events/{event}/deals", data={
+            "pair": f"{first.need_id}|{first.capability_id}"})),
+        ("deals.advance", lambda: client.post(
+            f"/events/{event}/deals/{first_id(app, select(Outcome.id).where(Outcome.stage == '意向'))}/advance",
+            data={"to": "洽谈"})),
+        ("targeting.invite", lambda: client.post(f"/events/{event}/invitations", data={"org_id": [org_id()]})),
+        ("targeting.attended", lambda: client.post(
+            f"/events/{event}/invitations/{first_id(app, select(Invitation.id))}", data={"attended": "1"})),
         ("pairs.reset", lambda: client.post(f"/events/{event}/pairings/reset")),
     ]
+
+    def org_id():
+        return first_id(app, select(Organisation.id).where(Organisation.name == first.need_org))
 
     def meeting_id():
         return first_id(app, select(Meeting.id).where(Meeting.event_id == event).order_by(Meeting.id))

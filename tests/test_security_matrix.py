@@ -208,7 +208,7 @@ def concrete_urls(app, world):
 
     values = {"event_id": [e["id"] for e in events.values()] + [999], "what": list(EXPORTS), "fmt": ["csv", "xlsx"],
               "kind": ["need", "capability"], "batch_id": [1, 2, 3, 4], "job_id": [1, 2, 3, 4, 5],
-              "code": ["en"], **ids}
+              "code": ["en"], "org_id": list(range(1, 13)) + [999], **ids}
     urls = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in ("static", "auth.login", "site.set_language"):

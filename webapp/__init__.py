@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 #: The largest id an ``int`` URL part (or form field naming a row) may carry.
 MAX_RECORD_ID = 2**31 - 1
 #: Blueprints under ``webapp/views``, each named like the service it calls (``webapp/services``).
-BLUEPRINTS = ("site", "auth", "account", "admin", "qualifications", "events", "outcomes", "imports", "ranking", "suggestions",
+BLUEPRINTS = ("site", "auth", "account", "admin", "qualifications", "organisations", "events", "outcomes", "deals", "reports", "targeting", "imports", "ranking", "suggestions",
               "pairs", "meeting_requests", "planning", "participation", "inbox", "roadshow", "exports", "search", "api")
 
 

@@ -29,7 +29,8 @@ ACCESS = {
         "suggestions.need", "suggestions.capability", "search.search", "search.orgs", "search.org", "pairs.index",
         "meeting_requests.index", "planning.show", "planning.agendas", "roadshow.show", "exports.index", "exports.download",
         "imports.template", "api.list_events", "api.event", "api.needs", "api.capabilities", "api.suggestions",
-        "api.decisions", "api.schedule", "api.search", "api.job"), MEMBER),
+        "api.decisions", "api.schedule", "api.search", "api.job", "deals.index", "api.deals",
+        "reports.event", "reports.event_xlsx", "reports.period", "reports.period_xlsx"), MEMBER),
     **dict.fromkeys(("account.show", "account.password", "participation.agenda", "participation.calendar",
                      "inbox.index", "inbox.read"), MEMBER),
     "meeting_requests.create": PARTICIPANT,
@@ -39,7 +40,16 @@ ACCESS = {
         "events.edit", "events.delete", "outcomes.add_outcome", "outcomes.delete_outcome", "outcomes.record_history",
         "outcomes.history", "imports.index", "imports.upload", "imports.report", "imports.confirm", "imports.discard",
         "imports.rejected", "ranking.rank", "pairs.decide", "pairs.bulk", "pairs.reset",
-        "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank"), ORGANISER),
+        "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank",
+        "deals.open_deal", "deals.advance", "targeting.index", "targeting.invite", "targeting.attended",
+        "targeting.export"), ORGANISER),
+    # The district's organisation database is the bureau's: organisers keep it; a member opens and edits
+    # its own organisation's profile (webapp.services.organisations decides which one and which fields).
+    **dict.fromkeys(("organisations.index", "organisations.create", "organisations.set_tier",
+                     "organisations.remove_tier", "organisations.expiring", "organisations.import_file",
+                     "api.organisations"), ORGANISER),
+    **dict.fromkeys(("organisations.show", "api.organisation"), MEMBER),
+    "organisations.update": PARTICIPANT,
     "qualifications.index": QUALIFICATIONS,
     "qualifications.verify": SECURITY,
 }

@@ -6,7 +6,7 @@ for every write path at once.
 
 * Unit-of-work changes (``session.add``, attribute changes, ``session.delete``) of any row with an
   ``event_id`` (needs, capabilities, decisions, jobs, meetings, …), of an event itself, and of an
-  organisation's qualification (which changes what the pages of its events show) are seen in
+  organisation's qualification, profile or tiers (which change what the pages of its events show) are seen in
   ``before_flush``.
 * Bulk statements (``session.execute(insert(Suggestion), rows)``, ``delete(Meeting).where(…)``) on
   a table with an ``event_id`` column must name their event with
@@ -23,7 +23,7 @@ from itertools import chain
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, select, union, update
 
-from .models import Capability, Event, Need, Organisation
+from .models import Capability, Event, Need, Organisation, OrgProfile, OrgTier
 
 
 def bump(session, event_ids):
@@ -37,15 +37,21 @@ def bump(session, event_ids):
 
 @event.listens_for(Session, "before_flush")
 def _unit_of_work(session, _flush_context, _instances):
-    touched, organisations = set(), set()
+    touched, organisations, profile_orgs = set(), set(), set()
     for obj in chain(session.new, session.dirty, session.deleted):
         if isinstance(obj, Event):
             if obj not in session.new and obj not in session.deleted and session.is_modified(obj):
                 touched.add(obj.id)
         elif isinstance(obj, Organisation):
             organisations.add(obj.name)
+        elif isinstance(obj, (OrgProfile, OrgTier)):
+            # Tiers and institute types show on the dashboards (reports) of every event the organisation takes part in.
+            profile_orgs.add(obj.org_id)
         elif getattr(obj, "event_id", None) is not None:
             touched.add(obj.event_id)
+    if profile_orgs:
+        organisations.update(session.connection().execute(
+            select(Organisation.name).where(Organisation.id.in_(profile_orgs))).scalars())
     if organisations:
         taking_part = union(select(Need.event_id).where(Need.org.in_(organisations)),
                             select(Capability.event_id).where(Capability.org.in_(organisations)))

@@ -292,6 +292,24 @@ class Outcome(db.Model):
     contract_type: Mapped[str] = mapped_column(String(16), default="")
     amount: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    # Deal pipeline (webapp.services.deals): 意向 → 洽谈 → 签约 → 登记; rows recorded before it are 签约.
+    stage: Mapped[str] = mapped_column(String(8), default="签约", server_default="签约")
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    registration_no: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    registered_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class DealStep(db.Model):
+    """One move of a deal (an ``Outcome``) along the pipeline: who moved it from which stage to which, when."""
+
+    __tablename__ = "deal_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcomes.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = _event_fk()
+    from_stage: Mapped[str] = mapped_column(String(8), default="")
+    to_stage: Mapped[str] = mapped_column(String(8))
+    username: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 
 
 class WithheldMatch(db.Model):
@@ -355,6 +373,67 @@ class Organisation(db.Model):
     verified_by: Mapped[str] = mapped_column(String(80), default="")
     verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class OrgProfile(db.Model):
+    """An organisation's profile in the district database: credit code, industry, size; or an institute's type.
+
+    Tier memberships are :class:`OrgTier` rows; every change is an :class:`OrgChange` row.
+    """
+
+    __tablename__ = "org_profiles"
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    # 统一社会信用代码 (GB 32100-2015); unique when given (NULL for institutes without one).
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    industry_code: Mapped[str] = mapped_column(String(5), default="")
+    town: Mapped[str] = mapped_column(String(100), default="")
+    rd_staff: Mapped[int | None] = mapped_column(Integer)
+    revenue_band: Mapped[str] = mapped_column(String(20), default="")
+    main_products: Mapped[str] = mapped_column(Text, default="")
+    institute_type: Mapped[str] = mapped_column(String(20), default="")
+    disciplines: Mapped[str] = mapped_column(Text, default="")
+    teams: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+
+
+class OrgTier(db.Model):
+    """An enterprise's membership of one tier (科技型中小企业, 高新技术企业, …) with its number and validity."""
+
+    __tablename__ = "org_tiers"
+    __table_args__ = (UniqueConstraint("org_id", "tier"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    tier: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(40), default="")
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, index=True)
+
+
+class OrgChange(db.Model):
+    """One changed field of an organisation's profile or tiers: before, after, who, from where (form or file)."""
+
+    __tablename__ = "org_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")
+    username: Mapped[str] = mapped_column(String(80), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class Invitation(db.Model):
+    """An enterprise of the district database invited to an event, by whom, and whether it came."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("event_id", "org_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    invited_by: Mapped[str] = mapped_column(String(80), default="")
+    invited_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    attended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class User(db.Model):

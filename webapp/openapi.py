@@ -87,6 +87,25 @@ def _schemas():
             "kind": {"type": "string", "enum": ["pair", "participant"]}, "need_id": string, "capability_id": string,
             "need_org": string, "capability_org": string, "org": string, "score": {"type": ["number", "null"]},
             "reason": string}},
+        "Deal": {"type": "object", "description": "A pair's deal; amount and registration number are null/empty "
+                 "unless the caller organises the event or belongs to one of the two organisations.",
+                 "properties": {
+            "id": integer, "need_id": string, "capability_id": string, "need_org": string, "capability_org": string,
+            "description": string, "domain": string, "stage": {"type": "string", "enum": ["意向", "洽谈", "签约", "登记"]},
+            "next_stage": {"type": ["string", "null"]}, "count": integer, "contract_type": string,
+            "amount": {"type": ["number", "null"], "description": "成交额, 万元"}, "amount_visible": boolean,
+            "signed_on": {"type": ["string", "null"], "format": "date"}, "registration_no": string,
+            "registered_on": {"type": ["string", "null"], "format": "date"}}},
+        "Tier": {"type": "object", "properties": {
+            "tier": string, "number": string, "valid_from": {"type": ["string", "null"], "format": "date"},
+            "valid_until": {"type": ["string", "null"], "format": "date"},
+            "status": {"type": "string", "enum": ["valid", "expiring", "expired", "pending"]}}},
+        "Organisation": {"type": "object", "properties": {
+            "id": integer, "name": string, "kind": {"type": "string", "enum": ["enterprise", "institute"]},
+            "credit_code": {"type": ["string", "null"]}, "industry_code": string, "town": string,
+            "rd_staff": nullable_int, "revenue_band": string, "main_products": string, "institute_type": string,
+            "disciplines": string, "teams": string,
+            "tiers": {"type": "array", "items": {"$ref": "#/components/schemas/Tier"}}}},
         "SearchResult": {"type": "object", "properties": {
             "id": string, "org": string, "title": string, "description": string, "domain": string, "rank": integer,
             "score": number, "reason": string, "terms": {"type": "array", "items": string}}},
@@ -140,6 +159,19 @@ def _paths():
             "summary": "The latest meeting schedule", "operationId": "getSchedule", "parameters": EVENT,
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": schedule_body}}},
                           **ERROR_RESPONSES}}},
+        "/api/events/{event_id}/deals": {"get": {
+            "summary": "Deal pipeline of the event's pairs (意向 → 洽谈 → 签约 → 登记)", "operationId": "listDeals",
+            "parameters": EVENT, "responses": _ok("Deal", "deals", array=True)}},
+        "/api/organisations": {"get": {
+            "summary": "The district's organisation database (organisers), filtered",
+            "operationId": "listOrganisations",
+            "parameters": [_query("kind", "string", "enterprise or institute"), _query("tier"), _query("town"),
+                           _query("industry", "string", "industry-code prefix, e.g. C39"), _query("text")],
+            "responses": _ok("Organisation", "organisations", array=True)}},
+        "/api/organisations/{org_id}": {"get": {
+            "summary": "One organisation's profile and tiers (organisers; members their own)",
+            "operationId": "getOrganisation", "parameters": [_path_param("org_id")],
+            "responses": _ok("Organisation", "organisation")}},
         "/api/events/{event_id}/search": {"get": {
             "summary": "Free-text search: ranked capabilities (target=capability) or needs (target=need)",
             "operationId": "search",

@@ -46,7 +46,7 @@ def domain_table(viewer, event_id):
     meetings = visibility.filter_pairs(viewer, event_id, db.session.execute(
         select(Meeting.need_id, Meeting.capability_id).where(Meeting.event_id == event_id)).all())
     signed = {}
-    for outcome in outcomes(viewer, event_id):
+    for outcome in signed_outcomes(viewer, event_id):
         signed[outcome.domain] = signed.get(outcome.domain, 0) + outcome.count
     counts = {
         "needs": _count_by(Need.domain, visibility.need_clause(viewer, event_id)),
@@ -75,7 +75,7 @@ def _tally(domain_of, need_ids):
 def outcome_summary(viewer, event_id):
     """'8 项：2 新材料，4 先进制造与自动化，…' for the event's signed outcomes ('' when none)."""
     by_domain = {}
-    for outcome in outcomes(viewer, event_id):
+    for outcome in signed_outcomes(viewer, event_id):
         by_domain[outcome.domain] = by_domain.get(outcome.domain, 0) + outcome.count
     total = sum(int(v) for v in by_domain.values())
     if not total:
@@ -86,6 +86,10 @@ def outcome_summary(viewer, event_id):
 
 #: Types of 技术合同 as 技术合同认定登记 counts them.
 CONTRACT_TYPES = ("技术开发", "技术转让", "技术许可", "技术咨询", "技术服务")
+#: The deal pipeline (webapp.services.deals); outcomes recorded on the dashboard enter at 签约.
+STAGES = ("意向", "洽谈", "签约", "登记")
+#: Stages that count as a signed project.
+SIGNED_STAGES = ("签约", "登记")
 
 
 def meetings_held(viewer, event_id):
@@ -146,7 +150,7 @@ def add_outcome(event, form):
     if errors:
         raise ValidationFailed(_("签约成果未保存：请修正标出的字段。"), errors)
     outcome = Outcome(event_id=event.id, description=description[:2000], domain=domain, count=count,
-                      contract_type=contract_type, amount=amount,
+                      contract_type=contract_type, amount=amount, stage="签约", signed_on=dt.date.today(),
                       need_id=need.need_id if need else "", capability_id=capability.capability_id if capability else "",
                       need_org=need.org if need else "", capability_org=capability.org if capability else "")
     db.session.add(outcome)
@@ -168,6 +172,11 @@ def outcomes(viewer, event_id):
     if visibility.is_organiser(viewer, event_id):
         return rows
     return [r for r in rows if r.need_id and visibility.pair_visible(viewer, event_id, r.need_id, r.capability_id)]
+
+
+def signed_outcomes(viewer, event_id):
+    """The visible outcomes at 签约 or 登记 (deals still at 意向 or 洽谈 are not signed projects)."""
+    return [o for o in outcomes(viewer, event_id) if o.stage in SIGNED_STAGES]
 
 
 def record_meetings(event):
@@ -207,7 +216,7 @@ def history_outcomes(viewer):
     """Signed outcomes of every event, per event and domain (the cross-event table)."""
     rows = db.session.execute(select(Event.id, Event.name, Event.date, Outcome.domain, func.sum(Outcome.count))
                               .join(Outcome, Outcome.event_id == Event.id)
-                              .where(visibility.event_clause(viewer, Event.id))
+                              .where(visibility.event_clause(viewer, Event.id), Outcome.stage.in_(SIGNED_STAGES))
                               .group_by(Event.id, Event.name, Event.date, Outcome.domain)).all()
     table = {}
     for event_id, name, date, domain, count in rows:

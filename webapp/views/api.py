@@ -175,3 +175,42 @@ def _decision(decision):
     return {"need_id": decision.need_id, "capability_id": decision.capability_id, "status": decision.status,
             "locked": decision.locked, "lock_slot": decision.lock_slot, "lock_table": decision.lock_table,
             "source": decision.source}
+
+
+@bp.get("/events/<int:event_id>/deals")
+def deals(event_id):
+    from ..services import deals as deals_service
+
+    return jsonify({"ok": True, "deals": deals_service.listing(g.viewer, get_event(event_id).id)})
+
+
+@bp.get("/organisations")
+def organisations():
+    from ..services import organisations as profiles
+
+    filters = {key: request.args.get(key, "").strip()[:100] for key in ("kind", "tier", "town", "industry", "text")}
+    rows = profiles.listing(g.viewer, **filters)
+    return jsonify({"ok": True, "organisations": [_organisation(r["organisation"], r["profile"]) for r in rows]})
+
+
+@bp.get("/organisations/<int:org_id>")
+def organisation(org_id):
+    from ..services import organisations as profiles
+
+    organisation, profile, tiers, _changes = profiles.details(g.viewer, org_id)
+    return jsonify({"ok": True, "organisation": _organisation(organisation, profile, tiers)})
+
+
+def _organisation(organisation, profile, tiers=None):
+    from ..models import OrgTier
+    from ..services import organisations as profiles
+
+    if tiers is None:
+        tiers = db.session.scalars(select(OrgTier).where(OrgTier.org_id == organisation.id)).all()
+    fields = {f: getattr(profile, f) if profile is not None else None for f in profiles.PROFILE_FIELDS}
+    return {"id": organisation.id, "name": organisation.name, "kind": organisation.kind,
+            **{k: ("" if v is None and k not in ("credit_code", "rd_staff") else v) for k, v in fields.items()},
+            "tiers": [{"tier": t.tier, "number": t.number,
+                       "valid_from": t.valid_from.isoformat() if t.valid_from else None,
+                       "valid_until": t.valid_until.isoformat() if t.valid_until else None,
+                       "status": profiles.tier_status(t)} for t in tiers]}

@@ -13,8 +13,8 @@ from ..cache import cached
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import MeetingRequest
+from ..services import deals, participation, reports
 from ..services import outcomes as service
-from ..services import participation
 from ..services.planning import latest_run
 from ..services.ranking import latest_job
 from ..ui import flash_failure, get_event
@@ -32,10 +32,16 @@ def show(event_id):
         event_id=event.id, status="pending")) if is_organiser(g.viewer, event.id) else 0
     return render_template("outcomes/show.html", rows=rows, totals=totals, rank_job=latest_job(event.id, "rank"),
                            run=latest_run(event.id), pending_requests=pending, domains=DOMAINS,
-                           outcomes=service.outcomes(g.viewer, event.id), summary=service.outcome_summary(g.viewer, event.id),
+                           outcomes=service.signed_outcomes(g.viewer, event.id),
+                           amount_shown=_amounts_shown(event.id), summary=service.outcome_summary(g.viewer, event.id),
                            held=service.meetings_held(g.viewer, event.id), form=request.args,
                            contract_types=service.CONTRACT_TYPES, today=dt.date.today(),
-                           own=participation.summary(g.viewer, event.id))
+                           own=participation.summary(g.viewer, event.id),
+                           report_sections=reports.event_report(g.viewer, event))
+
+
+def _amounts_shown(event_id):
+    return {o.id for o in service.signed_outcomes(g.viewer, event_id) if deals.amount_visible(g.viewer, event_id, o)}
 
 
 @bp.post("/events/<int:event_id>/outcomes")

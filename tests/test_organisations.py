@@ -1,0 +1,238 @@
+"""Organisation profiles: the GB 32100-2015 credit-code check, tier validity, who may see and edit, imports."""
+import datetime as dt
+import io
+
+import pytest
+from webapp_helpers import admin_client, csv_bytes, db_count, ensure_user, login, make_app
+
+from matcher.organisations import (
+    credit_code_check_character,
+    credit_code_problem,
+    industry_code_problem,
+)
+
+# Worked by hand with values 0-9, A=10 … H=17, J=18 … N=22, P=23, Q=24, R=25, T=26, U=27, W=28, X=29, Y=30
+# and weights 3**(i-1) mod 31 = 1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28:
+# 91350100M000100Y4: 9·1 + 1·3 + 3·9 + 5·27 + 1·26 + M(21)·20 + 1·8 + Y(30)·30 + 4·28 = 1640 = 52·31 + 28 → 31-28 = 3
+# 12100000400000624: 1·1 + 2·3 + 1·9 + 4·20 + 6·10 + 2·30 + 4·28 = 328 = 10·31 + 18 → 31-18 = 13 = D
+# 91320500000000002: 9·1 + 1·3 + 3·9 + 2·27 + 5·26 + 2·28 = 279 = 9·31 → remainder 0 gives check character 0
+VALID = ["91350100M000100Y43", "12100000400000624D", "913205000000000020"]
+
+
+@pytest.mark.parametrize("code", VALID)
+def test_valid_credit_codes(code):
+    assert credit_code_check_character(code[:17]) == code[17]
+    assert credit_code_problem(code) is None
+
+
+@pytest.mark.parametrize("code, rule", [
+    ("91350100M000100Y44", "check"),        # one off in the check character
+    ("91350100M000100Y4", "length"),
+    ("91350100M000100Y433", "length"),
+    ("91350100M00O100Y43", "characters"),   # letter O is not in the set
+    ("96350100M000100Y43", "authority"),    # 工商 (9) registers categories 1-3 only
+    ("Z1350100M000100Y43", "characters"),
+    ("9135A100M000100Y43", "region"),       # administrative division must be six digits
+    ("12100000400000624C", "check"),
+])
+def test_invalid_credit_codes(code, rule):
+    assert credit_code_problem(code) == rule
+
+
+def test_industry_codes():
+    assert industry_code_problem("C3911") is None and industry_code_problem("3911") is None
+    assert industry_code_problem("C") is None and industry_code_problem("M73") is None
+    assert industry_code_problem("A3911") == "section"  # 39 is 制造业 (C), not 农林牧渔 (A)
+    assert industry_code_problem("C99") == "section"
+    assert industry_code_problem("X12") == "format" and industry_code_problem("C39111") == "format"
+
+
+def test_tier_validity_rules(app):
+    from webapp.services.organisations import check_tier, tier_status
+
+    with app.test_request_context():
+        clean, problems = check_tier("高新技术企业", "gr202332001234", "2024-12-01", "2027-12-01")
+        assert problems == [] and clean["number"] == "GR202332001234"
+        fields = lambda *args: [p["field"] for p in check_tier(*args)[1]]
+        assert fields("高新技术企业", "GR202332001234", "2024-12-01", "2028-12-02") == ["valid_until"]  # > 3 years
+        assert fields("高新技术企业", "A123", "2024-12-01", "2026-12-01") == ["number"]
+        assert fields("高新技术企业", "GR202332001234", "", "") == ["valid_until"]  # expiry required
+        assert fields("科技型中小企业", "", "2025-01-01", "2025-12-31") == ["number"]
+        assert fields("科技型中小企业", "202532011500001234", "2025-01-01", "2026-06-30") == ["valid_until"]
+        assert fields("专精特新“小巨人”企业", "工信部2023-12", "2023-07-01", "2023-06-30") == ["valid_until"]
+        assert fields("领军企业", "", "", "") == []
+        assert fields("未来企业", "", "", "") == ["tier"]
+        assert fields("高新技术企业", "GR202332001234", "2024/12/01", "2026-12-01") == ["valid_from"]
+
+    class Tier:
+        def __init__(self, start, end):
+            self.valid_from, self.valid_until = start, end
+
+    today = dt.date(2026, 6, 1)
+    assert tier_status(Tier(dt.date(2025, 1, 1), dt.date(2026, 5, 31)), today) == "expired"
+    assert tier_status(Tier(dt.date(2025, 1, 1), dt.date(2026, 6, 1)), today) == "expiring"
+    assert tier_status(Tier(dt.date(2025, 1, 1), dt.date(2026, 8, 30)), today) == "expiring"
+    assert tier_status(Tier(dt.date(2025, 1, 1), dt.date(2026, 8, 31)), today) == "valid"
+    assert tier_status(Tier(dt.date(2026, 7, 1), dt.date(2027, 8, 31)), today) == "pending"
+
+
+def _profile(app, name):
+    from sqlalchemy import select
+
+    from webapp.db import db
+    from webapp.models import Organisation, OrgProfile, OrgTier
+
+    with app.app_context():
+        org = db.session.scalar(select(Organisation).where(Organisation.name == name))
+        profile = db.session.get(OrgProfile, org.id)
+        tiers = {t.tier: (t.number, t.valid_until) for t in db.session.scalars(select(OrgTier).filter_by(org_id=org.id))}
+        return org.id, profile.credit_code if profile else None, profile, tiers
+
+
+def test_profile_form_refuses_bad_and_duplicate_codes_and_keeps_history(tmp_path):
+    app = make_app(tmp_path)
+    admin = admin_client(app)
+    ensure_user(app, "bureau", "organiser")
+    organiser = login(app.test_client(), "bureau")
+    response = organiser.post("/organisations", data={"name": "东岭精密", "kind": "enterprise",
+                                                      "credit_code": "91350100M000100Y44"})
+    assert response.status_code == 302
+    assert "统一社会信用代码" in organiser.get("/organisations").get_data(as_text=True)
+    from webapp.models import Organisation
+    assert db_count(app, Organisation, name="东岭精密") == 0
+    response = organiser.post("/organisations", data={"name": "东岭精密", "kind": "enterprise",
+                                                      "credit_code": "91350100m000100y43", "industry_code": "3911",
+                                                      "town": "东岭镇"})
+    org_id, code, profile, _tiers = _profile(app, "东岭精密")
+    assert code == "91350100M000100Y43" and profile.industry_code == "C3911"
+    # The same code for a second enterprise is refused, naming the holder.
+    response = admin.post("/organisations", data={"name": "西岭精密", "kind": "enterprise",
+                                                  "credit_code": "91350100M000100Y43"}, follow_redirects=True)
+    assert "已属于“东岭精密”" in response.get_data(as_text=True)
+    assert db_count(app, Organisation, name="西岭精密") == 0
+    assert organiser.post(f"/organisations/{org_id}", data={"town": "西岭镇", "rd_staff": "42"}).status_code == 302
+    page = organiser.get(f"/organisations/{org_id}").get_data(as_text=True)
+    assert "东岭镇" in page and "西岭镇" in page and "bureau" in page  # before, after, who
+    assert organiser.post(f"/organisations/{org_id}/tiers", data={
+        "tier": "高新技术企业", "number": "GR202332001234", "valid_from": str(dt.date.today() - dt.timedelta(days=1000)),
+        "valid_until": str(dt.date.today() + dt.timedelta(days=30))}).status_code == 302
+    assert _profile(app, "东岭精密")[3]["高新技术企业"][0] == "GR202332001234"
+    expiring = organiser.get("/organisations/expiring").get_data(as_text=True)
+    assert "东岭精密" in expiring and "GR202332001234" in expiring
+
+
+def test_members_see_and_edit_only_their_own_descriptive_fields(tmp_path):
+    app = make_app(tmp_path)
+    admin = admin_client(app)
+    admin.post("/organisations", data={"name": "东岭精密", "kind": "enterprise", "credit_code": VALID[0]})
+    admin.post("/organisations", data={"name": "江川理工大学", "kind": "institute", "credit_code": VALID[1],
+                                       "institute_type": "高校"})
+    own_id, other_id = _profile(app, "东岭精密")[0], _profile(app, "江川理工大学")[0]
+    ensure_user(app, "member", "enterprise", org="东岭精密")
+    member = login(app.test_client(), "member")
+    assert member.get(f"/organisations/{other_id}").status_code == 404
+    assert member.get("/organisations").status_code == 403
+    assert member.get("/organisations/expiring").status_code == 403
+    assert member.get(f"/organisations/{own_id}").status_code == 200
+    # The credit code and tiers are the bureau's: a member's form cannot change them.
+    member.post(f"/organisations/{own_id}", data={"credit_code": VALID[2], "main_products": "精密压铸件"})
+    _id, code, profile, _tiers = _profile(app, "东岭精密")
+    assert code == VALID[0] and profile.main_products == "精密压铸件"
+    assert member.post(f"/organisations/{own_id}/tiers", data={"tier": "领军企业"}).status_code == 403
+    assert member.post(f"/organisations/{other_id}", data={"town": "X"}).status_code == 404
+    assert _profile(app, "江川理工大学")[2].town == ""
+
+
+HEADER = ["单位名称", "单位类型", "统一社会信用代码", "行业代码", "所在镇街", "研发人员数", "院所类型",
+          "高新技术企业证书编号", "高新技术企业发证日期", "高新技术企业有效期至"]
+
+
+def _import(client, rows, name="orgs.csv"):
+    return client.post("/organisations/import", data={"file": (io.BytesIO(csv_bytes(HEADER, rows)), name)},
+                       content_type="multipart/form-data")
+
+
+def test_import_names_every_bad_row_and_stores_nothing(tmp_path):
+    from webapp.models import Organisation, OrgChange, OrgTier
+
+    app = make_app(tmp_path)
+    admin = admin_client(app)
+    rows = [
+        ["东岭精密", "企业", VALID[0], "C3911", "东岭镇", "40", "", "GR202332001234", "2024-12-01", "2027-12-01"],
+        ["西岭精密", "企业", "91350100M000100Y44", "C3911", "西岭镇", "x", "", "", "", ""],
+        ["南岭材料", "企业", VALID[0], "A3911", "", "", "", "GR2023", "2024-12-01", "2028-12-01"],
+        ["江川理工大学", "院所", VALID[1], "", "", "", "研究院", "", "", ""],
+    ]
+    response = _import(admin, rows, "园区企业.csv")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    expected = [(3, "统一社会信用代码"), (3, "研发人员数"), (4, "统一社会信用代码"), (4, "行业代码"),
+                (4, "高新技术企业证书编号"), (4, "高新技术企业有效期至"), (5, "院所类型")]
+    from webapp.db import db
+    from webapp.services import org_imports
+
+    with app.test_request_context():
+        from werkzeug.datastructures import FileStorage
+
+        from webapp.errors import ValidationFailed
+        from webapp.visibility import SYSTEM
+
+        with pytest.raises(ValidationFailed) as failure:
+            org_imports.import_organisations(SYSTEM, FileStorage(io.BytesIO(csv_bytes(HEADER, rows)), "园区企业.csv"))
+        found = [(p["row"], p["column"]) for p in failure.value.errors]
+        assert all(p["file"] == "园区企业.csv" for p in failure.value.errors)
+        db.session.rollback()
+    assert sorted(found) == sorted(expected)
+    assert "与第 2 行重复" in page and "第 18 位校验码" in page and "园区企业.csv" in page
+    assert db_count(app, Organisation) == 0 and db_count(app, OrgTier) == 0 and db_count(app, OrgChange) == 0
+    assert not list((tmp_path / "instance" / "uploads" / "organisations").glob("*/*"))
+
+
+def test_import_merges_by_credit_code(tmp_path):
+    from webapp.models import Organisation
+
+    app = make_app(tmp_path)
+    admin = admin_client(app)
+    admin.post("/organisations", data={"name": "东岭精密制造有限公司", "kind": "enterprise", "credit_code": VALID[0],
+                                       "town": "东岭镇"})
+    admin.post("/organisations", data={"name": "江川理工大学", "kind": "institute"})
+    rows = [
+        # Same code under the bureau's short name: updates the stored organisation, keeps its name.
+        ["东岭精密", "企业", VALID[0], "C3911", "东岭镇", "45", "", "GR202332001234", "2024-12-01", "2027-12-01"],
+        ["江川理工大学", "院所", VALID[1], "", "大学城", "", "高校", "", "", ""],       # by name, code added
+        ["北辰新材料", "企业", VALID[2], "C3985", "北辰街道", "12", "", "", "", ""],     # new
+    ]
+    response = _import(admin, rows)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "新建 1 个单位，更新 2 个" in response.get_data(as_text=True)
+    assert db_count(app, Organisation) == 3
+    org_id, code, profile, tiers = _profile(app, "东岭精密制造有限公司")
+    assert code == VALID[0] and profile.rd_staff == 45 and tiers["高新技术企业"][0] == "GR202332001234"
+    assert _profile(app, "江川理工大学")[1] == VALID[1] and _profile(app, "江川理工大学")[2].institute_type == "高校"
+    history = admin.get(f"/organisations/{org_id}").get_data(as_text=True)
+    assert "导入：orgs.csv 第 2 行" in history
+    # The same file again changes nothing.
+    assert "无变化 3 个" in _import(admin, rows).get_data(as_text=True)
+    # A known name with a different code is a conflict, and the whole file is refused.
+    response = _import(admin, [["北辰新材料", "企业", VALID[1].replace("12", "91", 1)[:17] + "0", "", "", "", "", "", "", ""]])
+    assert response.status_code == 422
+
+
+def test_organisation_api(tmp_path):
+    app = make_app(tmp_path)
+    admin = admin_client(app)
+    admin.post("/organisations", data={"name": "东岭精密", "kind": "enterprise", "credit_code": VALID[0],
+                                       "industry_code": "C3911"})
+    admin.post("/organisations", data={"name": "江川理工大学", "kind": "institute", "institute_type": "高校"})
+    own_id, other_id = _profile(app, "东岭精密")[0], _profile(app, "江川理工大学")[0]
+    admin.post(f"/organisations/{own_id}/tiers", data={"tier": "领军企业"})
+    body = admin.get("/api/organisations?tier=领军企业").get_json()
+    assert [o["name"] for o in body["organisations"]] == ["东岭精密"]
+    assert body["organisations"][0]["credit_code"] == VALID[0]
+    assert body["organisations"][0]["tiers"] == [{"tier": "领军企业", "number": "", "valid_from": None,
+                                                 "valid_until": None, "status": "valid"}]
+    ensure_user(app, "member", "enterprise", org="东岭精密")
+    member = login(app.test_client(), "member")
+    assert member.get("/api/organisations").status_code == 403
+    assert member.get(f"/api/organisations/{own_id}").get_json()["organisation"]["industry_code"] == "C3911"
+    assert member.get(f"/api/organisations/{other_id}").status_code == 404

@@ -1,0 +1,160 @@
+"""Report figures against a small event computed by hand, per viewer; XLSX and printable pages."""
+import io
+
+import openpyxl
+import pytest
+from webapp_helpers import (
+    CAPABILITY_HEADER,
+    NEED_HEADER,
+    admin_client,
+    capability_row,
+    create_event,
+    csv_bytes,
+    ensure_user,
+    import_file,
+    login,
+    make_app,
+    need_row,
+)
+
+SECRET_TITLE = "惯导标定涉密工艺"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from webapp.db import db
+    from webapp.models import Decision, Meeting, ScheduleRun, Suggestion
+
+    app = make_app(tmp_path_factory.mktemp("reports"))
+    admin = admin_client(app)
+    event_id = create_event(admin, "报表测试会", date="2025-05-20")
+    import_file(admin, event_id, "need", csv_bytes(NEED_HEADER, [
+        need_row("N1", org="东岭精密"), need_row("N2", org="西岭材料", domain="新材料"),
+        need_row("N3", org="南岭制造", domain="先进制造与自动化")]), "needs.csv")
+    import_file(admin, event_id, "capability", csv_bytes(CAPABILITY_HEADER, [
+        capability_row("C1", org="江川理工大学"), capability_row("C2", org="北辰研究所", domain="新材料"),
+        capability_row("C3", org="北辰研究所", domain="先进制造与自动化", classification="秘密", title=SECRET_TITLE)]),
+        "capabilities.csv")
+    # Profiles: 东岭 holds 高新 and 科技型 on the event's date; 西岭's 科技型 lapsed in 2024; 南岭 holds none.
+    for name, kind, extra in (("东岭精密", "enterprise", {"credit_code": "91350100M000100Y43"}),
+                              ("西岭材料", "enterprise", {"credit_code": "913205000000000020"}),
+                              ("江川理工大学", "institute", {"institute_type": "高校"}),
+                              ("北辰研究所", "institute", {"institute_type": "国防科研院所"})):
+        admin.post("/organisations", data={"name": name, "kind": kind, **extra})
+    with app.app_context():
+        from sqlalchemy import select
+
+        from webapp.models import Organisation
+
+        ids = dict(db.session.execute(select(Organisation.name, Organisation.id)).all())
+    for org, tier, number, start, end in (("东岭精密", "高新技术企业", "GR202432000001", "2024-01-01", "2026-12-31"),
+                                          ("东岭精密", "科技型中小企业", "2025320100000001", "2025-01-01", "2025-12-31"),
+                                          ("西岭材料", "科技型中小企业", "2024320100000002", "2024-01-01", "2024-12-31")):
+        assert admin.post(f"/organisations/{ids[org]}/tiers", data={
+            "tier": tier, "number": number, "valid_from": start, "valid_until": end}).status_code == 302
+    with app.app_context():
+        for rank, (need_id, capability_id) in enumerate((("N1", "C1"), ("N1", "C2"), ("N2", "C2"), ("N3", "C3"),
+                                                         ("N3", "C1"))):
+            db.session.add(Suggestion(event_id=event_id, direction="need", need_id=need_id, capability_id=capability_id,
+                                      rank=rank + 1, score=0.5))
+        for need_id, capability_id in (("N1", "C1"), ("N2", "C2"), ("N3", "C3")):
+            db.session.add(Decision(event_id=event_id, need_id=need_id, capability_id=capability_id, status="accepted"))
+        run = ScheduleRun(event_id=event_id, status="done", slots=4, tables=6)
+        db.session.add(run)
+        db.session.flush()
+        for slot, (need_id, capability_id, need_org, capability_org) in enumerate((
+                ("N1", "C1", "东岭精密", "江川理工大学"), ("N3", "C3", "南岭制造", "北辰研究所"))):
+            db.session.add(Meeting(run_id=run.id, event_id=event_id, slot=slot, table_no=1, need_id=need_id,
+                                   capability_id=capability_id, need_org=need_org, capability_org=capability_org,
+                                   score=0.5))
+        db.session.commit()
+    deals = {}
+    for pair in ("N1|C1", "N2|C2", "N3|C3"):
+        admin.post(f"/events/{event_id}/deals", data={"pair": pair})
+    with app.app_context():
+        from webapp.models import Outcome
+
+        deals = {o.need_id: o.id for o in db.session.scalars(select(Outcome))}
+    advance = lambda deal, **form: admin.post(f"/events/{event_id}/deals/{deals[deal]}/advance", data=form)
+    for deal, amount, kind in (("N1", "100", "技术开发"), ("N3", "50.5", "技术服务")):
+        advance(deal, to="洽谈")
+        advance(deal, to="签约", contract_type=kind, amount=amount, signed_on="2025-06-01")
+    advance("N1", to="登记", registration_no="2025320100000123", registered_on="2025-07-01")
+    # An outcome recorded on the dashboard without a pair: 2 projects in 新材料, 技术转让, 30 万元.
+    admin.post(f"/events/{event_id}/outcomes", data={"description": "补记两项", "domain": "新材料", "count": "2",
+                                                     "contract_type": "技术转让", "amount": "30"})
+    ensure_user(app, "bureau", "organiser", event_ids=[event_id])
+    ensure_user(app, "dongling", "enterprise", org="东岭精密")
+    ensure_user(app, "analyst", "analyst")
+    return {"app": app, "event": event_id, "admin": admin}
+
+
+def _figures(world, username):
+    from sqlalchemy import select
+
+    from webapp.db import db
+    from webapp.models import Event, User
+    from webapp.services import reports
+    from webapp.visibility import viewer_for
+
+    with world["app"].test_request_context():
+        viewer = viewer_for(db.session.scalar(select(User).where(User.username == username)))
+        figures = reports.event_figures(viewer, db.session.get(Event, world["event"]))
+        tiers = {t: sum(1 for held in figures.enterprise_tiers.values() if t in held)
+                 for t in ("高新技术企业", "科技型中小企业")}
+        tiers["未入库"] = sum(1 for held in figures.enterprise_tiers.values() if not held)
+        return figures, tiers
+
+
+def test_report_figures_for_the_organiser(world):
+    figures, tiers = _figures(world, "bureau")
+    assert figures.signed_by_domain == {"电子信息": 1, "先进制造与自动化": 1, "新材料": 2}
+    assert figures.funnel == {"suggested": 5, "accepted": 3, "met": 2, "signed": 4, "registered": 1}
+    assert figures.amount_by_type == {"技术开发": 100.0, "技术服务": 50.5, "技术转让": 30.0}
+    assert figures.amount_by_domain == {"电子信息": 100.0, "先进制造与自动化": 50.5, "新材料": 30.0}
+    assert tiers == {"高新技术企业": 1, "科技型中小企业": 1, "未入库": 2}  # 西岭's registration lapsed before the event
+    assert sorted(figures.institute_types.values()) == ["国防科研院所", "高校"]
+
+
+def test_report_figures_for_a_party_and_an_analyst(world):
+    figures, tiers = _figures(world, "dongling")  # sees its own need and the 公开 capabilities only
+    assert figures.funnel == {"suggested": 2, "accepted": 1, "met": 1, "signed": 1, "registered": 1}
+    assert figures.signed_by_domain == {"电子信息": 1} and figures.amount_by_type == {"技术开发": 100.0}
+    assert tiers == {"高新技术企业": 1, "科技型中小企业": 1, "未入库": 0}
+    figures, tiers = _figures(world, "analyst")  # all needs, 公开 capabilities, no amounts
+    assert figures.funnel == {"suggested": 4, "accepted": 2, "met": 1, "signed": 1, "registered": 1}
+    assert figures.amount_by_type == {} and figures.amount_by_domain == {}
+    assert tiers == {"高新技术企业": 1, "科技型中小企业": 1, "未入库": 2}
+
+
+def test_report_pages_and_workbooks(world):
+    app, event_id = world["app"], world["event"]
+    organiser = login(app.test_client(), "bureau")
+    book = openpyxl.load_workbook(io.BytesIO(organiser.get(f"/events/{event_id}/report.xlsx").data))
+    signed = {row[0]: row[1] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    assert signed["新材料"] == 2 and signed["电子信息"] == 1 and sum(signed.values()) == 4
+    funnel = [row[1] for row in book.worksheets[3].iter_rows(min_row=2, values_only=True)]
+    assert funnel == [5, 3, 2, 4, 1]
+    period = organiser.get("/reports?start=2025-01-01&end=2025-12-31").get_data(as_text=True)
+    assert "报表测试会" in period and period.count('data-chart="') == 7 and "@media print" not in period
+    book = openpyxl.load_workbook(io.BytesIO(organiser.get("/reports.xlsx?start=2025-01-01&end=2025-12-31").data))
+    trend = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
+    assert trend == [("报表测试会", "2025-05-20", 4, 1, 180.5)]
+    assert organiser.get("/reports?start=2025-13-01").status_code == 422
+    assert "没有您可查看" in organiser.get("/reports?start=2020-01-01&end=2020-12-31").get_data(as_text=True)
+
+
+def test_no_classified_title_or_foreign_amount_in_a_members_report(world):
+    app, event_id = world["app"], world["event"]
+    for username in ("dongling", "analyst"):
+        client = login(app.test_client(), username)
+        bodies = [client.get(f"/events/{event_id}/report").get_data(as_text=True),
+                  client.get(f"/events/{event_id}").get_data(as_text=True),
+                  client.get("/reports?start=2025-01-01&end=2025-12-31").get_data(as_text=True)]
+        for url in (f"/events/{event_id}/report.xlsx", "/reports.xlsx?start=2025-01-01&end=2025-12-31"):
+            book = openpyxl.load_workbook(io.BytesIO(client.get(url).data))
+            bodies.append(" ".join(str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                                   for c in row))
+        text = "".join(bodies)
+        assert SECRET_TITLE not in text and "50.5" not in text and "180.5" not in text, username
+        assert ("技术开发 1 100" in bodies[-2]) == (username == "dongling")  # a party sees its own deal's amount
