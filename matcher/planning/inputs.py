@@ -104,6 +104,16 @@ def _validate_pairs(pairs):
         problems.append(_problem_dict(label, "score", value, f"pairs row {label}: score "
                                       f"{_show(value)} is not a finite number"))
     frame["score"] = score
+    if "weight" in frame.columns:
+        # The planner's objective (e.g. wishes folded in by ``wishes.wish_weights``); "score" stays the match strength.
+        weight = pd.to_numeric(frame["weight"], errors="coerce").astype(float)
+        bad = ~np.isfinite(weight.to_numpy())
+        for label, value in zip(frame.index[bad], pairs["weight"].to_numpy()[bad]):
+            problems.append(_problem_dict(label, "weight", value, f"pairs row {label}: weight "
+                                          f"{_show(value)} is not a finite number"))
+        frame["weight"] = weight
+    else:
+        frame["weight"] = score
     repeated = frame[frame.duplicated(["need_id", "capability_id"], keep=False)]
     for (need, capability), group in repeated.groupby(["need_id", "capability_id"], sort=False):
         problems.append(_problem_dict(group.index[0], "need_id", need,
@@ -324,8 +334,8 @@ def _build_edges(p):
     ok = frame[frame["reason"] == ""].assign(
         a=lambda f: np.minimum(f["u"], f["v"]), b=lambda f: np.maximum(f["u"], f["v"]),
         unlocked=lambda f: f["lock_slot"] < 0)
-    ok = ok.sort_values(["a", "b", "unlocked", "score", "need_id", "capability_id"],
-                        ascending=[True, True, True, False, True, True], kind="stable")
+    ok = ok.sort_values(["a", "b", "unlocked", "weight", "score", "need_id", "capability_id"],
+                        ascending=[True, True, True, False, False, True, True], kind="stable")
     edge = ok.groupby(["a", "b"], sort=False).ngroup().to_numpy()
     frame["edge"] = -1
     frame.loc[ok.index, "edge"] = edge
@@ -333,7 +343,7 @@ def _build_edges(p):
     p.rep = ok.index.to_numpy()[first]
     p.eu = frame["u"].to_numpy()[p.rep]
     p.ev = frame["v"].to_numpy()[p.rep]
-    p.weight = frame["score"].to_numpy()[p.rep]
+    p.weight = frame["weight"].to_numpy()[p.rep]
     p.lock_slot = frame["lock_slot"].to_numpy()[p.rep]
     p.bipartite = not (set(p.eu.tolist()) & set(p.ev.tolist()))
     p.enterprise = np.zeros(len(p.orgs), dtype=bool)
