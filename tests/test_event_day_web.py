@@ -109,7 +109,7 @@ def test_members_cannot_wish_for_a_pair_the_clearance_rule_forbids(app, client, 
 
 
 def test_planner_follows_wishes(app, client, sample_event):
-    (n1, c1, e1, i1), (n2, c2, e2, i2) = _open_pairs(app, sample_event, 2)
+    (n1, c1, _e1, i1), (n2, c2, e2, _i2) = _open_pairs(app, sample_event, 2)
     # (n1, c1) is accepted but the institute says 不见; (n2, c2) is only wished (必见) by the enterprise.
     client.post(f"/api/events/{sample_event}/decisions", json={"need_id": n1, "capability_id": c1, "action": "accept"})
     ensure_user(app, "plan-ent", "enterprise", PASSWORD, org=e2)
