@@ -189,6 +189,14 @@ def test_phase_dates_are_checked(client, sample_event):
     with client.application.app_context():
         event = db.session.get(Event, sample_event)
         assert event.phase == "draft" and event.phase_dates == {"open": "2026-11-01", "draft": "2026-12-01"}
+        assert event.enterprise_wish_weight == 1.5
+    page = client.post(f"/events/{sample_event}/phase", data={"phase": "open", "enterprise_wish_weight": "-2"},
+                       follow_redirects=True)
+    assert "企业方意向权重须为 0–10 的数" in page.get_data(as_text=True)
+    client.post(f"/events/{sample_event}/phase", data={"phase": "open", "enterprise_wish_weight": "2.5"})
+    with client.application.app_context():
+        event = db.session.get(Event, sample_event)
+        assert event.phase == "open" and event.enterprise_wish_weight == 2.5
 
 
 def test_the_day_check_in_no_show_standby_replan_feedback(app, client, sample_event):

@@ -73,3 +73,32 @@ def test_kpis_of_an_empty_event_are_not_numbers(app):
         kpis = event_kpis(event.id)
     assert kpis["accepted"] is None and kpis["kept"] is None and kpis["per_participant_min"] is None
     assert kpis["must_satisfied"] is None and kpis["meetings"] == 0
+
+
+def test_why_not_seated_names_the_binding_constraint_and_the_smallest_change(app):
+    from webapp.models import Unscheduled
+    from webapp.services.kpis import unseated_wishes
+
+    with app.app_context():
+        event = Event(name="入座", slots=2, tables=1)
+        db.session.add(event)
+        db.session.flush()
+        for need_id, org in (("N1", "E1"), ("N2", "E2"), ("N3", "E3")):
+            db.session.add(Need(event_id=event.id, need_id=need_id, org=org, title=need_id))
+        db.session.add(Capability(event_id=event.id, capability_id="C1", org="I1", title="C1"))
+        run = ScheduleRun(event_id=event.id, status="optimal", slots=2, tables=1)
+        db.session.add(run)
+        db.session.flush()
+        db.session.add(Meeting(run_id=run.id, event_id=event.id, slot=1, table_no=1, need_id="N1", capability_id="C1",
+                               need_org="E1", capability_org="I1", score=0.9))
+        db.session.add(Unscheduled(run_id=run.id, event_id=event.id, kind="pair", need_id="N2", capability_id="C1",
+                                   need_org="E2", capability_org="I1", reason="院所已达会面上限 1 场"))
+        for need_id, side, level in (("N1", "need", "must"), ("N2", "need", "want"), ("N3", "need", "must"),
+                                     ("N3", "capability", "never")):
+            db.session.add(Wish(event_id=event.id, need_id=need_id, capability_id="C1", side=side, level=level))
+        db.session.commit()
+        rows = unseated_wishes(event.id)
+        # N1–C1 met (not listed); N3 is vetoed by the institute (must first); N2 hit the institute's cap.
+        assert [(r["need_id"], r["reason"]) for r in rows] == [("N3", "不见"), ("N2", "院所已达会面上限 1 场")]
+        assert rows[0]["fix"] == "标记“不见”的一方撤回该意向"
+        assert rows[1]["fix"] == "将该院所的会面上限加 1，或把它的另一场会面换成这一对"

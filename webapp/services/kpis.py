@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import statistics
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..db import db
@@ -75,3 +76,48 @@ def _pair_orgs(event_id):
                                            .where(Capability.event_id == event_id)).all())
     wished = db.session.execute(select(Wish.need_id, Wish.capability_id).where(Wish.event_id == event_id)).all()
     return {(n, c): (needs.get(n), capabilities.get(c)) for n, c in wished}
+
+
+#: Planner reason (prefix) → the smallest change that would seat the pair.
+FIXES = (
+    ("企业已达会面上限", _l("将该企业的会面上限加 1，或把它的另一场会面换成这一对")),
+    ("院所已达会面上限", _l("将该院所的会面上限加 1，或把它的另一场会面换成这一对")),
+    ("时段已满", _l("增加一个时段或一张洽谈桌")),
+    ("双方无共同空闲时段", _l("让一方多留出一个空闲时段")),
+    ("得分低于已安排的会面", _l("增加一张洽谈桌或一个时段，或锁定这一对")),
+    ("保密资质不足", _l("核验企业的保密资质")),
+    ("不见", _l("标记“不见”的一方撤回该意向")),
+    ("往届已会面", _l("任一方标记必见或愿见")),
+)
+
+
+def unseated_wishes(event_id):
+    """必见/愿见 pairs whose organisations do not meet, with the planner's reason and the smallest change.
+
+    Returns
+    -------
+    list of dict
+        ``need_id``, ``capability_id``, ``need_org``, ``capability_org``, ``levels`` ({side: level}),
+        ``reason`` (the planner's, Chinese; "" when the pair was not planned, e.g. before a re-plan) and
+        ``fix`` ("" when none is known); must wishes first.
+    """
+    from ..models import Unscheduled
+
+    orgs = _pair_orgs(event_id)
+    met = {frozenset((m.need_org, m.capability_org)) for m in db.session.scalars(
+        select(Meeting).where(Meeting.event_id == event_id))}
+    reasons = {(u.need_id, u.capability_id): u.reason for u in db.session.scalars(
+        select(Unscheduled).where(Unscheduled.event_id == event_id, Unscheduled.kind == "pair"))}
+    levels = {}
+    for wish in db.session.scalars(select(Wish).where(Wish.event_id == event_id)):
+        levels.setdefault((wish.need_id, wish.capability_id), {})[wish.side] = wish.level
+    out = []
+    for pair, sides in levels.items():
+        if not {"must", "want"} & set(sides.values()) or frozenset(orgs.get(pair, ())) in met:
+            continue
+        reason = "不见" if "never" in sides.values() else reasons.get(pair, "")
+        fix = next((str(text) for prefix, text in FIXES if reason.startswith(prefix)), "")
+        need_org, capability_org = orgs.get(pair, ("", ""))
+        out.append({"need_id": pair[0], "capability_id": pair[1], "need_org": need_org or "",
+                    "capability_org": capability_org or "", "levels": sides, "reason": reason, "fix": fix})
+    return sorted(out, key=lambda r: ("must" not in r["levels"].values(), r["need_id"], r["capability_id"]))

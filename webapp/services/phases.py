@@ -22,6 +22,7 @@ done          no      no        yes              yes
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from flask_babel import lazy_gettext as _l
 
@@ -71,13 +72,15 @@ def label(phase):
     return str(LABELS.get(phase, _l("未启用阶段")))
 
 
-def set_phase(event, phase, dates):
-    """Move the event to ``phase`` ("" turns phases off) and store the planned start date of each phase.
+def set_phase(event, phase, dates, enterprise_wish_weight=None):
+    """Move the event to ``phase`` ("" turns phases off), store the planned start date of each phase and
+    (when given) how much the enterprise side's wishes weigh (:func:`matcher.planning.wishes.wish_weights`).
 
     Raises
     ------
     ValidationFailed
-        Unknown phase, a date that is not YYYY-MM-DD, or dates out of phase order.
+        Unknown phase, a date that is not YYYY-MM-DD, dates out of phase order, or a weight that is not a
+        number from 0 to 10.
     """
     if phase not in ("",) + PHASES:
         raise ValidationFailed(_l("未知阶段“%(phase)s”。", phase=phase), [{"field": "phase", "message": phase}])
@@ -94,8 +97,20 @@ def set_phase(event, phase, dates):
     ordered = [parsed[key] for key in PHASES if key in parsed]
     if not problems and ordered != sorted(ordered):
         problems.append({"field": "dates", "message": str(_l("各阶段日期须按阶段顺序递增。"))})
+    weight = None
+    if enterprise_wish_weight not in (None, ""):
+        try:
+            weight = float(str(enterprise_wish_weight).strip())
+        except ValueError:
+            weight = math.nan
+        if not 0 <= weight <= 10:
+            problems.append({"field": "enterprise_wish_weight",
+                             "message": str(_l("企业方意向权重须为 0–10 的数；收到“%(value)s”。",
+                                               value=enterprise_wish_weight))})
     if problems:
         raise ValidationFailed("；".join(p["message"] for p in problems), problems)
+    if weight is not None:
+        event.enterprise_wish_weight = weight
     event.phase = phase
     event.phase_dates = {key: value.isoformat() for key, value in parsed.items()}
     db.session.commit()

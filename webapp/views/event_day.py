@@ -12,7 +12,7 @@ from ..errors import ValidationFailed
 from ..services import event_day as service
 from ..services import feedback as feedback_service
 from ..services import phases
-from ..services.kpis import BENCHMARKS, event_kpis
+from ..services.kpis import BENCHMARKS, event_kpis, unseated_wishes
 from ..services.planning import meetings as planned_meetings
 from ..services.planning import slot_labels
 from ..ui import back, flash_failure, get_event
@@ -109,4 +109,5 @@ def save_feedback(event_id, meeting_id):
 @bp.get("/events/<int:event_id>/kpis")
 def kpis(event_id):
     event = get_event(event_id)
-    return render_template("event_day/kpis.html", kpis=event_kpis(event.id), benchmarks=BENCHMARKS)
+    return render_template("event_day/kpis.html", kpis=event_kpis(event.id), benchmarks=BENCHMARKS,
+                           unseated=unseated_wishes(event.id))
