@@ -193,10 +193,14 @@ def test_phase_dates_are_checked(client, sample_event):
     page = client.post(f"/events/{sample_event}/phase", data={"phase": "open", "enterprise_wish_weight": "-2"},
                        follow_redirects=True)
     assert "企业方意向权重须为 0–10 的数" in page.get_data(as_text=True)
-    client.post(f"/events/{sample_event}/phase", data={"phase": "open", "enterprise_wish_weight": "2.5"})
+    page = client.post(f"/events/{sample_event}/phase", data={"phase": "open", "min_meetings": "9"},
+                       follow_redirects=True)
+    assert "每单位最少会面数须为 0–4 的整数" in page.get_data(as_text=True)
+    client.post(f"/events/{sample_event}/phase", data={"phase": "open", "enterprise_wish_weight": "2.5",
+                                                       "min_meetings": "2"})
     with client.application.app_context():
         event = db.session.get(Event, sample_event)
-        assert event.phase == "open" and event.enterprise_wish_weight == 2.5
+        assert event.phase == "open" and event.enterprise_wish_weight == 2.5 and event.min_meetings == 2
 
 
 def test_the_day_check_in_no_show_standby_replan_feedback(app, client, sample_event):

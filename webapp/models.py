@@ -61,6 +61,8 @@ class Event(db.Model):
     phase_dates: Mapped[dict] = mapped_column(JSON, default=dict)
     # How much more the enterprise side's wishes weigh than the institute side's (matcher.planning.wishes).
     enterprise_wish_weight: Mapped[float] = mapped_column(Float, default=1.5, server_default="1.5")
+    # Floor of meetings per participant where the data allows (matcher's min_meetings; shortfalls are reported).
+    min_meetings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class _Record:

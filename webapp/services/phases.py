@@ -72,15 +72,16 @@ def label(phase):
     return str(LABELS.get(phase, _l("未启用阶段")))
 
 
-def set_phase(event, phase, dates, enterprise_wish_weight=None):
+def set_phase(event, phase, dates, enterprise_wish_weight=None, min_meetings=None):
     """Move the event to ``phase`` ("" turns phases off), store the planned start date of each phase and
-    (when given) how much the enterprise side's wishes weigh (:func:`matcher.planning.wishes.wish_weights`).
+    (when given) how much the enterprise side's wishes weigh (:func:`matcher.planning.wishes.wish_weights`) and the
+    floor of meetings per participant the planner aims for.
 
     Raises
     ------
     ValidationFailed
         Unknown phase, a date that is not YYYY-MM-DD, dates out of phase order, or a weight that is not a
-        number from 0 to 10.
+        number from 0 to 10, or a floor that is not a whole number from 0 to the event's maximum.
     """
     if phase not in ("",) + PHASES:
         raise ValidationFailed(_l("未知阶段“%(phase)s”。", phase=phase), [{"field": "phase", "message": phase}])
@@ -107,8 +108,18 @@ def set_phase(event, phase, dates, enterprise_wish_weight=None):
             problems.append({"field": "enterprise_wish_weight",
                              "message": str(_l("企业方意向权重须为 0–10 的数；收到“%(value)s”。",
                                                value=enterprise_wish_weight))})
+    floor = None
+    if min_meetings not in (None, ""):
+        text = str(min_meetings).strip()
+        floor = int(text) if text.isdigit() else -1
+        if not 0 <= floor <= event.max_meetings:
+            problems.append({"field": "min_meetings", "message": str(_l(
+                "每单位最少会面数须为 0–%(limit)s 的整数；收到“%(value)s”。", limit=event.max_meetings,
+                value=min_meetings))})
     if problems:
         raise ValidationFailed("；".join(p["message"] for p in problems), problems)
+    if floor is not None:
+        event.min_meetings = floor
     if weight is not None:
         event.enterprise_wish_weight = weight
     event.phase = phase

@@ -74,6 +74,7 @@ def run_schedule(event_id, job, progress):
     progress(30, "schedule")
     try:
         plan = schedule_meetings(pairs, slots=event.slots, tables=event.tables, max_meetings=event.max_meetings,
+                                 min_meetings=int(event.min_meetings or 0),
                                  locked=locked if len(locked) else None,
                                  time_limit=float(current_app.config["SCHEDULE_TIME_LIMIT"]))
     except InfeasibleScheduleError:
