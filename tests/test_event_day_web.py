@@ -279,3 +279,23 @@ def test_qr_code_is_an_offline_svg_for_organisers(app, client, sample_event):
     ensure_user(app, "qr-ent", "enterprise", PASSWORD, org=need_org)
     assert login(app.test_client(), "qr-ent", PASSWORD).get(
         f"/events/{sample_event}/desk/qr.svg", query_string={"org": need_org}).status_code == 403
+
+
+def test_a_late_request_on_the_day_reaches_standby_through_the_same_path(app, client, sample_event):
+    from webapp.models import MeetingRequest
+
+    (n1, c1, *_), (n2, c2, e2, _i2) = _open_pairs(app, sample_event, 2)
+    client.post(f"/api/events/{sample_event}/decisions", json={"need_id": n1, "capability_id": c1, "action": "accept"})
+    _schedule(app, client, sample_event)
+    _phase(client, sample_event, "onsite")
+    ensure_user(app, "late-ent", "enterprise", PASSWORD, org=e2)
+    member = login(app.test_client(), "late-ent", PASSWORD)
+    assert member.post(f"/events/{sample_event}/requests", data={"need_id": n2, "capability_id": c2}).status_code == 302
+    with app.app_context():
+        request_id = db.session.scalar(select(MeetingRequest.id).filter_by(need_id=n2, capability_id=c2))
+    assert client.post(f"/events/{sample_event}/requests/{request_id}/approve").status_code == 302
+    assert f"{n2}/{c2}" in client.get(f"/events/{sample_event}/desk").get_data(as_text=True).split('id="standby"')[1]
+    client.post(f"/events/{sample_event}/desk/replan", data={"from_slot": "1"})
+    with app.app_context():
+        placed = {(m.need_id, m.capability_id) for m in db.session.scalars(select(Meeting))}
+    assert {(n1, c1), (n2, c2)} <= placed
