@@ -196,11 +196,15 @@ def test_phase_dates_are_checked(client, sample_event):
     page = client.post(f"/events/{sample_event}/phase", data={"phase": "open", "min_meetings": "9"},
                        follow_redirects=True)
     assert "每单位最少会面数须为 0–4 的整数" in page.get_data(as_text=True)
+    page = client.post(f"/events/{sample_event}/phase", data={"phase": "open", "spare_tables": "20"},
+                       follow_redirects=True)
+    assert "备用桌数须为 0–19 的整数" in page.get_data(as_text=True)
     client.post(f"/events/{sample_event}/phase", data={"phase": "open", "enterprise_wish_weight": "2.5",
-                                                       "min_meetings": "2"})
+                                                       "min_meetings": "2", "spare_tables": "3"})
     with client.application.app_context():
         event = db.session.get(Event, sample_event)
         assert event.phase == "open" and event.enterprise_wish_weight == 2.5 and event.min_meetings == 2
+        assert event.spare_tables == 3
 
 
 def test_the_day_check_in_no_show_standby_replan_feedback(app, client, sample_event):
@@ -208,8 +212,11 @@ def test_the_day_check_in_no_show_standby_replan_feedback(app, client, sample_ev
     for need, capability, *_ in pairs[:3]:
         client.post(f"/api/events/{sample_event}/decisions", json={"need_id": need, "capability_id": capability,
                                                                    "action": "accept"})
+    with app.app_context():  # 1 of the 20 tables planned; the spare ones are for the day
+        db.session.get(Event, sample_event).spare_tables = 19
+        db.session.commit()
     published = {(m.need_id, m.capability_id): (m.slot, m.table_no) for m in _schedule(app, client, sample_event)}
-    assert len(published) == 3
+    assert len(published) == 3 and max(table for _slot, table in published.values()) == 1
     # the desk works only on the day (once the event uses phases)
     _phase(client, sample_event, "published")
     first = pairs[0][2]

@@ -63,6 +63,8 @@ class Event(db.Model):
     enterprise_wish_weight: Mapped[float] = mapped_column(Float, default=1.5, server_default="1.5")
     # Floor of meetings per participant where the data allows (matcher's min_meetings; shortfalls are reported).
     min_meetings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Tables the first plan leaves free (b2match advises 10–20%); re-planning on the day may use them.
+    spare_tables: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class _Record:

@@ -72,16 +72,17 @@ def label(phase):
     return str(LABELS.get(phase, _l("未启用阶段")))
 
 
-def set_phase(event, phase, dates, enterprise_wish_weight=None, min_meetings=None):
+def set_phase(event, phase, dates, enterprise_wish_weight=None, min_meetings=None, spare_tables=None):
     """Move the event to ``phase`` ("" turns phases off), store the planned start date of each phase and
     (when given) how much the enterprise side's wishes weigh (:func:`matcher.planning.wishes.wish_weights`) and the
-    floor of meetings per participant the planner aims for.
+    floor of meetings per participant the planner aims for, and the tables the first plan keeps spare.
 
     Raises
     ------
     ValidationFailed
         Unknown phase, a date that is not YYYY-MM-DD, dates out of phase order, or a weight that is not a
-        number from 0 to 10, or a floor that is not a whole number from 0 to the event's maximum.
+        number from 0 to 10, a floor that is not a whole number from 0 to the event's maximum, or spare
+        tables that are not a whole number below the event's table count.
     """
     if phase not in ("",) + PHASES:
         raise ValidationFailed(_l("未知阶段“%(phase)s”。", phase=phase), [{"field": "phase", "message": phase}])
@@ -116,8 +117,17 @@ def set_phase(event, phase, dates, enterprise_wish_weight=None, min_meetings=Non
             problems.append({"field": "min_meetings", "message": str(_l(
                 "每单位最少会面数须为 0–%(limit)s 的整数；收到“%(value)s”。", limit=event.max_meetings,
                 value=min_meetings))})
+    spare = None
+    if spare_tables not in (None, ""):
+        text = str(spare_tables).strip()
+        spare = int(text) if text.isdigit() else -1
+        if not 0 <= spare < event.tables:
+            problems.append({"field": "spare_tables", "message": str(_l(
+                "备用桌数须为 0–%(limit)s 的整数；收到“%(value)s”。", limit=event.tables - 1, value=spare_tables))})
     if problems:
         raise ValidationFailed("；".join(p["message"] for p in problems), problems)
+    if spare is not None:
+        event.spare_tables = spare
     if floor is not None:
         event.min_meetings = floor
     if weight is not None:

@@ -73,7 +73,9 @@ def run_schedule(event_id, job, progress):
     locked = _locks(event)
     progress(30, "schedule")
     try:
-        plan = schedule_meetings(pairs, slots=event.slots, tables=event.tables, max_meetings=event.max_meetings,
+        # Spare tables stay free in the plan; re-planning on the day (services.event_day) may use them.
+        tables = max(1, event.tables - int(event.spare_tables or 0))
+        plan = schedule_meetings(pairs, slots=event.slots, tables=tables, max_meetings=event.max_meetings,
                                  min_meetings=int(event.min_meetings or 0),
                                  locked=locked if len(locked) else None,
                                  time_limit=float(current_app.config["SCHEDULE_TIME_LIMIT"]))

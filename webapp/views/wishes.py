@@ -35,7 +35,7 @@ def phase(event_id):
     dates = {key: request.form.get(f"date_{key}", "") for key in phases.PHASES}
     try:
         phases.set_phase(event, request.form.get("phase", ""), dates, request.form.get("enterprise_wish_weight"),
-                         request.form.get("min_meetings"))
+                         request.form.get("min_meetings"), request.form.get("spare_tables"))
     except ValidationFailed as failure:
         flash_failure(failure)
     else:

@@ -25,6 +25,7 @@ def upgrade():
         batch_op.add_column(sa.Column('phase_dates', sa.JSON(), server_default='{}', nullable=False))
         batch_op.add_column(sa.Column('enterprise_wish_weight', sa.Float(), server_default='1.5', nullable=False))
         batch_op.add_column(sa.Column('min_meetings', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('spare_tables', sa.Integer(), server_default='0', nullable=False))
     op.create_table('wishes', *_keys(),
                     sa.Column('need_id', sa.String(64), nullable=False),
                     sa.Column('capability_id', sa.String(64), nullable=False),
@@ -63,5 +64,5 @@ def downgrade():
     for table in ('meeting_feedback', 'meeting_marks', 'check_ins', 'wishes'):
         op.drop_table(table)
     with op.batch_alter_table('events') as batch_op:
-        for column in ('min_meetings', 'enterprise_wish_weight', 'phase_dates', 'phase'):
+        for column in ('spare_tables', 'min_meetings', 'enterprise_wish_weight', 'phase_dates', 'phase'):
             batch_op.drop_column(column)
