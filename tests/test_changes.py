@@ -75,6 +75,15 @@ def test_every_write_path_bumps_the_events_data_version(app, client, sample_even
             "contact": "x"})),
         ("meeting_requests.resolve", lambda: client.post(
             f"/events/{event}/requests/{first_id(app, select(MeetingRequest.id))}/decline")),
+        ("wishes.phase", lambda: client.post(f"/events/{event}/phase", data={"phase": "open"})),
+        ("wishes.mark", lambda: client.post(f"/events/{event}/wishes", data={
+            "need_id": first.need_id, "capability_id": first.capability_id, "level": "must", "side": "need"})),
+        ("wishes.phase", lambda: client.post(f"/events/{event}/phase", data={"phase": "onsite"})),
+        ("event_day.check_in", lambda: client.post(f"/events/{event}/desk/check-in", data={"org": first.need_org})),
+        ("event_day.no_show", lambda: client.post(f"/events/{event}/desk/meetings/{meeting_id()}/no-show")),
+        ("event_day.replan", lambda: client.post(f"/events/{event}/desk/replan", data={"from_slot": "1"})),
+        ("event_day.save_feedback", lambda: client.post(f"/events/{event}/feedback/{meeting_id()}", data={
+            "side": "need", "happened": "yes", "interest": "continue"})),
         ("imports.upload", lambda: upload(client, event, "need", csv_bytes(NEED_HEADER, [need_row("NX1")]), "n.csv")),
         ("imports.discard", lambda: client.post(f"/events/{event}/imports/{batch('d.csv')}/discard")),
         ("imports.confirm", lambda: client.post(f"/events/{event}/imports/{batch('c.csv')}/confirm")),

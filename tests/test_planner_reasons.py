@@ -25,7 +25,7 @@ def every_reason():
 
 def test_every_planner_reason_reads_in_english(app):
     reasons = every_reason() + ["企业已达会面上限 3 场", "时段已满/双方无共同空闲时段", "双方无共同空闲时段",
-                                "已排除（名单或已对接过）", "会面 0 场，少于最少 2 场（空闲时段只有 1 个）"]
+                                "已排除（名单或已对接过）", "不见", "往届已会面", "会面 0 场，少于最少 2 场（空闲时段只有 1 个）"]
     assert len(set(reasons)) >= 8
     with app.test_request_context(headers={"Cookie": "lang=en"}):
         english = [localise(reason) for reason in reasons]

@@ -20,8 +20,9 @@ from werkzeug.routing import IntegerConverter
 #: The largest id an ``int`` URL part (or form field naming a row) may carry.
 MAX_RECORD_ID = 2**31 - 1
 #: Blueprints under ``webapp/views``, each named like the service it calls (``webapp/services``).
-BLUEPRINTS = ("site", "auth", "account", "admin", "qualifications", "organisations", "events", "outcomes", "deals", "reports", "targeting", "imports", "ranking", "suggestions",
-              "pairs", "meeting_requests", "planning", "participation", "inbox", "roadshow", "exports", "search", "api")
+BLUEPRINTS = ("site", "auth", "account", "admin", "qualifications", "organisations", "events", "outcomes", "deals",
+              "reports", "targeting", "imports", "ranking", "suggestions", "pairs", "meeting_requests", "planning",
+              "participation", "inbox", "roadshow", "exports", "search", "wishes", "event_day", "api")
 
 
 def create_app(test_config=None):

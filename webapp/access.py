@@ -34,6 +34,10 @@ ACCESS = {
     **dict.fromkeys(("account.show", "account.password", "participation.agenda", "participation.calendar",
                      "inbox.index", "inbox.read"), MEMBER),
     "meeting_requests.create": PARTICIPANT,
+    # Event day: members mark wishes and give feedback (phase rules in webapp.services.phases); the desk is organisers'.
+    **dict.fromkeys(("wishes.mark", "event_day.feedback", "event_day.save_feedback"), PARTICIPANT),
+    **dict.fromkeys(("wishes.phase", "event_day.desk", "event_day.check_in", "event_day.no_show", "event_day.replan",
+                     "event_day.kpis", "event_day.qr"), ORGANISER),
     # Organisers of the bureau create events (and then run them); other organiser endpoints need the URL's event.
     **dict.fromkeys(("events.create", "api.create_event"), ORGANISER),
     **dict.fromkeys((

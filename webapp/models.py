@@ -55,6 +55,16 @@ class Event(db.Model):
     # Bumped on every change any page shows; keys the rendered-page cache.
     data_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    # Event-day workflow (webapp.services.phases): "" = phases not used (everything open, as before).
+    phase: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # {phase: "YYYY-MM-DD"}: the planned start date of each phase.
+    phase_dates: Mapped[dict] = mapped_column(JSON, default=dict)
+    # How much more the enterprise side's wishes weigh than the institute side's (matcher.planning.wishes).
+    enterprise_wish_weight: Mapped[float] = mapped_column(Float, default=1.5, server_default="1.5")
+    # Floor of meetings per participant where the data allows (matcher's min_meetings; shortfalls are reported).
+    min_meetings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Tables the first plan leaves free (b2match advises 10–20%); re-planning on the day may use them.
+    spare_tables: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class _Record:
@@ -484,3 +494,65 @@ class AuditEntry(db.Model):
     target: Mapped[str] = mapped_column(String(300), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Wish(db.Model):
+    """One side's wish about a pair: must (必见), want (愿见) or never (不见) meet."""
+
+    __tablename__ = "wishes"
+    __table_args__ = (UniqueConstraint("event_id", "need_id", "capability_id", "side"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    need_id: Mapped[str] = mapped_column(String(64))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    # "need" (the enterprise that owns the need) or "capability" (the institute).
+    side: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(8))
+    username: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+
+
+class CheckIn(db.Model):
+    """An organisation's arrival at the event (the check-in desk)."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("event_id", "org"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    org: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class MeetingMark(db.Model):
+    """What happened to a published meeting on the day, kept across re-plans: ``status`` "no_show"."""
+
+    __tablename__ = "meeting_marks"
+    __table_args__ = (UniqueConstraint("event_id", "need_id", "capability_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    need_id: Mapped[str] = mapped_column(String(64))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class MeetingFeedback(db.Model):
+    """One side's answer after a meeting: did it happen, interest, next step, coded decline reason."""
+
+    __tablename__ = "meeting_feedback"
+    __table_args__ = (UniqueConstraint("event_id", "need_id", "capability_id", "side"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = _event_fk()
+    need_id: Mapped[str] = mapped_column(String(64))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(16))
+    happened: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "continue" 继续洽谈, "more_info" 需要更多信息, "none" 暂无合作意向.
+    interest: Mapped[str] = mapped_column(String(16), default="")
+    next_step: Mapped[str] = mapped_column(Text, default="")
+    decline_reason: Mapped[str] = mapped_column(String(24), default="")
+    username: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)

@@ -188,6 +188,11 @@ def init_app(app):
     app.jinja_env.filters["keywords"] = lambda value: _l("、").join(k for k in str(value or "").split(";") if k)
     app.context_processor(_context)
     app.jinja_env.globals.update(page_url=page_url)
+    from .services.phases import PHASES
+    from .services.phases import label as phase_label
+    from .services.wishes import LABELS as WISH_LABELS
+
+    app.jinja_env.globals.update(phase_label=phase_label, PHASES=PHASES, WISH_LABELS=WISH_LABELS)
     app.jinja_env.globals.update(VERSION=matcher.__version__, DOMAIN_CLASS={d: i for i, d in enumerate(DOMAINS)}, TIER_CLASS=TIER_CLASS,
                                  stage_label=_stage_label, STRONG_MATCH_FROM=dict(BANDS)["中"],
                                  BAND_CLASS=dict(zip((name for name, _ in BANDS), ("strong", "medium", "weak"))))

@@ -66,7 +66,7 @@ class Schedule:
         every organisation below its minimum, with ``need_id``, ``capability_id``, ``need_org``,
         ``capability_org``, ``org`` (participant rows), ``score`` and ``reason`` (Chinese).
     objective : float
-        Total score of the meetings.
+        Total weight of the meetings (their score, or the pairs' ``weight`` column when given).
     bound : float
         Upper bound on the total score at the same shortfall and fairness level (NaN for
         heuristics).
@@ -230,8 +230,8 @@ def _message(p, outcome, gap, time_limit, edge_slot):
 def _decode(p, outcome, *, started, time_limit, heuristic=False):
     meetings = _meetings_frame(p, outcome.edge_slot)
     unscheduled = _unscheduled_frame(p, outcome.edge_slot)
-    objective = float(meetings["score"].sum())
     met = np.flatnonzero(outcome.edge_slot >= 0)
+    objective = float(p.weight[met].sum())  # in the solver's units, so the bound and gap compare
     if heuristic:
         bound, gap, status, message = np.nan, np.nan, "heuristic", ""
     else:
@@ -263,8 +263,10 @@ def schedule_meetings(pairs, *, slots, tables, max_meetings=6, min_meetings=0, a
     ----------
     pairs : pandas.DataFrame
         One row per candidate pair: ``need_id``, ``capability_id``, ``need_org``,
-        ``capability_org``, ``score`` (higher is better); optional ``need_clearance`` and
-        ``capability_classification`` (pairs breaking ``clearance_allows`` never meet).
+        ``capability_org``, ``score`` (higher is better); optional ``weight`` (the objective
+        instead of ``score``, e.g. from :func:`matcher.planning.wishes.wish_weights`), optional
+        ``need_clearance`` and ``capability_classification`` (pairs breaking ``clearance_allows``
+        never meet).
     slots, tables : int
         Number of time slots and of tables per slot (both >= 1).
     max_meetings, min_meetings : int or mapping, default 6 and 0

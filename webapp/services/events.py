@@ -15,12 +15,15 @@ from ..db import db
 from ..errors import ValidationFailed
 from ..models import (
     Capability,
+    CheckIn,
     Decision,
     Event,
     ImportBatch,
     InboxMessage,
     Job,
     Meeting,
+    MeetingFeedback,
+    MeetingMark,
     MeetingRequest,
     Need,
     Outcome,
@@ -28,6 +31,7 @@ from ..models import (
     ScoreTable,
     Suggestion,
     Unscheduled,
+    Wish,
     WithheldMatch,
 )
 
@@ -117,7 +121,8 @@ def update(event, values):
 def delete_event(event):
     """Delete an event and everything recorded for it (the organisation history keeps its rows)."""
     for model in (Meeting, Unscheduled, ScheduleRun, Suggestion, ScoreTable, WithheldMatch, Decision, MeetingRequest,
-                  Outcome, Job, ImportBatch, Need, Capability, InboxMessage):
+                  Outcome, Job, ImportBatch, Need, Capability, InboxMessage, Wish, CheckIn, MeetingMark,
+                  MeetingFeedback):
         db.session.execute(delete(model).where(model.event_id == event.id).execution_options(event_id=event.id))
     db.session.delete(event)
     db.session.commit()

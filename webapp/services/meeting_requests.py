@@ -11,7 +11,7 @@ from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import MeetingRequest
-from . import inbox
+from . import inbox, phases
 from .pairs import decide, pair_records
 from .rules import refusal
 
@@ -32,6 +32,7 @@ def create(viewer, event, form):
         if viewer.org not in (need.org, capability.org):
             raise ValidationFailed(_("只能为本单位的需求或成果申请会面。"))
         requester = viewer.org
+    phases.require(viewer, event, "request")
     if not requester:
         raise ValidationFailed(_("请填写申请单位或联系人。"), [{"field": "requester", "message": "required"}])
     refuse = refusal(event.id, need, capability)

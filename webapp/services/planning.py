@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select
 from matcher import InfeasibleScheduleError
 from matcher.constraints import EXCLUDED_BY
 from matcher.planning.schedule import Schedule, schedule_meetings
+from matcher.planning.wishes import wish_weights
 
 from .. import visibility
 from ..db import db
@@ -25,9 +26,11 @@ from ..errors import ValidationFailed
 from ..models import Decision, Event, Job, Meeting, ScheduleRun, Unscheduled
 from ..state import get_jobs
 from .frames import pairs_records
+from .outcomes import exclusions
 from .pairs import accepted_pairs
 from .ranking import active_job, pair_score
 from .rules import lapsed, need_clearances, refusal
+from .wishes import wish_table, wished_pairs
 
 MEETING_COLUMNS = ["slot", "table", "need_id", "capability_id", "need_org", "capability_org", "score", "locked",
                    "topics"]
@@ -50,7 +53,8 @@ def start_schedule(event, *, revert=None):
     """
     if active_job(event.id, "schedule") is not None:
         raise ValidationFailed(_("日程正在计算中，请稍候。"))
-    if db.session.scalar(select(Decision.id).filter_by(event_id=event.id, status="accepted").limit(1)) is None:
+    if (db.session.scalar(select(Decision.id).filter_by(event_id=event.id, status="accepted").limit(1)) is None
+            and not wished_pairs(event.id)):
         raise ValidationFailed(_("还没有已确认的配对：请先在推荐页面接受配对。"))
     job = Job(event_id=event.id, kind="schedule", status="queued", stage="queued", payload={"revert": revert})
     db.session.add(job)
@@ -63,13 +67,16 @@ def run_schedule(event_id, job, progress):
     """Job body: schedule the accepted pairs and replace the event's stored plan."""
     event = db.session.get(Event, event_id)
     progress(10, "loading")
-    pairs, forbidden = _candidate_pairs(event_id)
+    pairs, forbidden = _candidate_pairs(event)
     if pairs.empty:
         raise ValidationFailed(_("没有可排会的配对：已确认的配对均不满足对接规则。"))
     locked = _locks(event)
     progress(30, "schedule")
     try:
-        plan = schedule_meetings(pairs, slots=event.slots, tables=event.tables, max_meetings=event.max_meetings,
+        # Spare tables stay free in the plan; re-planning on the day (services.event_day) may use them.
+        tables = max(1, event.tables - int(event.spare_tables or 0))
+        plan = schedule_meetings(pairs, slots=event.slots, tables=tables, max_meetings=event.max_meetings,
+                                 min_meetings=int(event.min_meetings or 0),
                                  locked=locked if len(locked) else None,
                                  time_limit=float(current_app.config["SCHEDULE_TIME_LIMIT"]))
     except InfeasibleScheduleError:
@@ -79,31 +86,70 @@ def run_schedule(event_id, job, progress):
     _store(event, plan, forbidden)
 
 
-def _candidate_pairs(event_id):
-    """Accepted pairs with their scores; pairs the rules now forbid are set aside with the rule's reason."""
+def _candidate_pairs(event):
+    """Accepted and wished-for pairs with their scores and wish weights; pairs the rules or wishes forbid
+    are set aside with the reason.
+
+    The weight rule is :func:`matcher.planning.wishes.wish_weights`: 不见 from either side keeps a pair
+    out, 必见/愿见 add to the score (the enterprise side times ``event.enterprise_wish_weight``), and a pair
+    of organisations that met at an earlier event is planned only when someone wished for it.
+    """
     rows, forbidden = [], []
-    items = accepted_pairs(visibility.SYSTEM, event_id)  # the job plans every accepted pair
+    items = accepted_pairs(visibility.SYSTEM, event.id)  # the job plans every accepted pair
+    accepted = {(item["decision"].need_id, item["decision"].capability_id) for item in items}
+    records = [(item["need"], item["capability"], True) for item in items]
+    records += [(need, capability, False) for need, capability in _wished_records(event.id, accepted)]
     # The rule is checked again now, on verified qualifications: one that lapsed since the pair
     # was accepted keeps the pair out of the plan, with the reason.
-    clearances = need_clearances(event_id, {item["decision"].need_id for item in items})
-    for item in items:
-        need, capability = item["need"], item["capability"]
+    clearances = need_clearances(event.id, {need.need_id for need, _c, _a in records if need is not None})
+    history = set(exclusions(event.id).itertuples(index=False, name=None))
+    wishes = wish_table(event.id)
+    for need, capability, was_accepted in records:
         if need is None or capability is None:
             continue
-        score, rule = pair_score(event_id, need.need_id, capability.capability_id)
+        score, rule = pair_score(event.id, need.need_id, capability.capability_id)
+        wished = wishes.get((need.need_id, capability.capability_id), {})
         row = {"need_id": need.need_id, "capability_id": capability.capability_id, "need_org": need.org,
                "capability_org": capability.org, "score": score, "need_clearance": clearances.get(need.need_id, "无"),
-               "capability_classification": capability.classification}
+               "capability_classification": capability.classification, "need_wish": wished.get("need", ""),
+               "capability_wish": wished.get("capability", ""), "met_before": False}
         if score is None:
-            raise ValidationFailed(_("已确认的配对 %(need)s ↔ %(capability)s 没有得分：请先重新计算推荐。",
-                                     need=need.need_id, capability=capability.capability_id))
-        if math.isinf(score):
-            forbidden.append(dict(row, kind="pair", org="", score=None, reason=EXCLUDED_BY.get(rule, rule)))
+            if was_accepted:
+                raise ValidationFailed(_("已确认的配对 %(need)s ↔ %(capability)s 没有得分：请先重新计算推荐。",
+                                         need=need.need_id, capability=capability.capability_id))
+            forbidden.append(dict(row, kind="pair", org="", score=None, reason="尚无得分（请重新计算推荐）"))
             continue
+        if math.isinf(score):
+            if rule == "excluded" and (need.org, capability.org) in history:
+                row.update(score=0.0, met_before=True)  # planned only if wished (wish_weights)
+            else:
+                forbidden.append(dict(row, kind="pair", org="", score=None, reason=EXCLUDED_BY.get(rule, rule)))
+                continue
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["need_id", "capability_id", "need_org", "capability_org", "score",
-                                        "need_clearance", "capability_classification"])
-    return frame, forbidden
+    frame = wish_weights(pd.DataFrame(rows, columns=CANDIDATE_COLUMNS),
+                         enterprise_weight=float(event.enterprise_wish_weight if event.enterprise_wish_weight
+                                                 is not None else 1.5))
+    out = frame["excluded_by"] != ""
+    forbidden += [dict(row, kind="pair", org="", reason=row["excluded_by"])
+                  for row in frame[out].to_dict("records")]
+    return frame.loc[~out, CANDIDATE_COLUMNS[:7] + ["weight"]].reset_index(drop=True), forbidden
+
+
+CANDIDATE_COLUMNS = ["need_id", "capability_id", "need_org", "capability_org", "score", "need_clearance",
+                     "capability_classification", "need_wish", "capability_wish", "met_before"]
+
+
+def _wished_records(event_id, accepted):
+    from ..models import Capability, Need
+
+    pairs = [pair for pair in wished_pairs(event_id) if pair not in accepted]
+    if not pairs:
+        return []
+    needs = {n.need_id: n for n in db.session.scalars(select(Need).where(
+        Need.event_id == event_id, Need.need_id.in_({n for n, _c in pairs})))}
+    capabilities = {c.capability_id: c for c in db.session.scalars(select(Capability).where(
+        Capability.event_id == event_id, Capability.capability_id.in_({c for _n, c in pairs})))}
+    return [(needs.get(n), capabilities.get(c)) for n, c in pairs]
 
 
 def _locks(event):
@@ -259,8 +305,18 @@ def slot_labels(event):
     return {s: f"{(start + step * (s - 1)):%H:%M}–{(start + step * s):%H:%M}" for s in range(1, event.slots + 1)}
 
 
+def agenda_open(viewer, event_id):
+    """Whether the event's phase lets the viewer see the plan (participants: from 发布 on)."""
+    from . import phases
+
+    event = db.session.get(Event, event_id)
+    return event is not None and phases.allows(viewer, event, "agenda")
+
+
 def meetings(viewer, event_id):
-    """The plan's meetings the viewer may see (both records visible)."""
+    """The plan's meetings the viewer may see (both records visible; participants only once it is published)."""
+    if not agenda_open(viewer, event_id):
+        return []
     return visibility.filter_pairs(viewer, event_id, db.session.scalars(
         select(Meeting).where(Meeting.event_id == event_id).order_by(Meeting.slot, Meeting.table_no)).all())
 
@@ -277,6 +333,8 @@ def unscheduled(viewer, event_id):
                               .order_by(Unscheduled.kind, Unscheduled.need_id)).all()
     if visibility.is_organiser(viewer, event_id):
         return rows
+    if not agenda_open(viewer, event_id):
+        return []
     return [u for u in rows if (visibility.pair_visible(viewer, event_id, u.need_id, u.capability_id)
                                 if u.kind == "pair" else not u.need_id and not u.capability_id
                                 and visibility.org_visible(viewer, event_id, u.org))]

@@ -12,6 +12,7 @@ from ..db import db
 from ..models import Capability, Need
 from ..services import suggestions as service
 from ..services.ranking import latest_job
+from ..services.wishes import own_levels
 from ..ui import get_event, listing
 
 bp = Blueprint("suggestions", __name__)
@@ -55,6 +56,7 @@ def need(event_id, need_id):
     rows = service.suggestions(g.viewer, event.id, need_id=need_id, filters=filters)
     return render_template("suggestions/detail.html", kind="need", record=record, rows=rows, filters=filters,
                            withheld=service.withheld(g.viewer, event.id, record),
+                           wishes=own_levels(g.viewer, event, "need", record),
                            domains=DOMAINS, rank_job=latest_job(event.id, "rank"))
 
 
@@ -70,4 +72,5 @@ def capability(event_id, capability_id):
     filters = service.Filters.from_args(request.args)
     rows = service.suggestions(g.viewer, event.id, capability_id=capability_id, filters=filters)
     return render_template("suggestions/detail.html", kind="capability", record=record, rows=rows, filters=filters,
+                           wishes=own_levels(g.viewer, event, "capability", record),
                            domains=DOMAINS, rank_job=latest_job(event.id, "rank"))
