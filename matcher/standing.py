@@ -109,7 +109,13 @@ class StandingMatches:
         return self._insert_into_others(side, item_id)
 
     def withdraw(self, side, item_id):
-        """Remove an item from the library and from every list; refill only the lists it left."""
+        """Remove an item from the library and from every list; refill only the lists it left.
+
+        Returns
+        -------
+        list of str
+            Other-side items whose lists were refilled.
+        """
         own, other_side = self.sides[side], _other(side)
         position = own.position.get(item_id)
         if position is None or not own.active[position]:
@@ -117,8 +123,10 @@ class StandingMatches:
         own.active[position] = False
         own.index.withdraw([item_id])
         self._set(side, item_id, None)
-        for other_id in sorted(self._held_by.pop((side, item_id), set()), key=str):
+        refilled = sorted(self._held_by.pop((side, item_id), set()), key=str)
+        for other_id in refilled:
             self._set(other_side, other_id, self._search(other_side, other_id))
+        return refilled
 
     def scores(self, side, item_id):
         """Similarities of the item to every position of the other side (one row; no rules applied)."""

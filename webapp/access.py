@@ -24,6 +24,11 @@ SECURITY, QUALIFICATIONS = "security", "qualifications"
 #: organisations of their own events); admin: administrators, who may call everything. Unlisted → admin.
 ACCESS = {
     **dict.fromkeys(("auth.login", "site.healthz", "site.set_language", "static", "api.openapi"), PUBLIC),
+    # The public catalogue: anonymous visitors see listed 公开 library items only (webapp.services.library).
+    **dict.fromkeys(("market.index", "market.item", "market.feed"), PUBLIC),
+    # The library: the service checks ownership and the reviewer role on every item and action.
+    **dict.fromkeys(("library.index", "library.create", "library.edit", "library.item", "library.act",
+                     "library.decide_contact", "market.contact"), MEMBER),
     **dict.fromkeys((
         "auth.logout", "events.index", "outcomes.show", "suggestions.needs", "suggestions.capabilities",
         "suggestions.need", "suggestions.capability", "search.search", "search.orgs", "search.org", "pairs.index",
@@ -39,7 +44,8 @@ ACCESS = {
         "events.edit", "events.delete", "outcomes.add_outcome", "outcomes.delete_outcome", "outcomes.record_history",
         "outcomes.history", "imports.index", "imports.upload", "imports.report", "imports.confirm", "imports.discard",
         "imports.rejected", "ranking.rank", "pairs.decide", "pairs.bulk", "pairs.reset",
-        "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank"), ORGANISER),
+        "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank",
+        "library.import_event"), ORGANISER),
     "qualifications.index": QUALIFICATIONS,
     "qualifications.verify": SECURITY,
 }

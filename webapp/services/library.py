@@ -91,6 +91,11 @@ def get_item(viewer, item_id):
     return item
 
 
+def visible_item(viewer, item_id):
+    """The item when the viewer may see it, else None."""
+    return db.session.scalar(select(LibraryItem).where(LibraryItem.id == item_id, item_clause(viewer)))
+
+
 def is_owner(viewer, item):
     return viewer.role in visibility.MEMBER_ROLES and bool(viewer.org) and item.org == viewer.org
 
