@@ -86,6 +86,51 @@ class StandingMatches:
         self._held_by = {}  # (side, id) → ids of the other side whose lists contain it
         self._org_codes = {}
 
+    def build(self, needs, capabilities, *, block_size=2048):
+        """Load a whole library at once and compute every list by a blocked full recomputation.
+
+        Parameters
+        ----------
+        needs, capabilities : dict
+            ``ids`` (n,), ``vectors`` (n, dim) unit float32, ``levels`` (n,) tier levels, ``orgs`` (n,)
+            organisation names, ``org_levels`` (n,) what each owner may see.
+        block_size : int, default 2048
+            Query rows scored at once (memory: block_size × n_other floats).
+
+        Returns
+        -------
+        StandingMatches
+            self, with ``matches_`` for every item.
+        """
+        for side, items in (("need", needs), ("capability", capabilities)):
+            self.sides[side] = _Side(self.dim)
+            for item_id, vector, level, org, org_level in zip(items["ids"], items["vectors"], items["levels"],
+                                                             items["orgs"], items["org_levels"]):
+                self.sides[side].append(item_id, vector, level, self._org_codes.setdefault(org, len(self._org_codes)),
+                                        org_level)
+            own = self.sides[side]
+            if own.ids:
+                own.index = VectorIndex(method=self.method).build(own.ids, own.vectors[:len(own.ids)],
+                                                                  own.levels[:len(own.ids)])
+        self.matches_, self._held_by = {}, {}
+        for side in SIDES:
+            own, other = self.sides[side], self.sides[_other(side)]
+            n, m = len(own.ids), len(other.ids)
+            for start in range(0, n, block_size):
+                stop = min(n, start + block_size)
+                scores = own.vectors[start:stop] @ other.vectors[:m].T
+                allowed = ((own.orgs[start:stop, None] != other.orgs[None, :m])
+                           & (other.levels[None, :m] <= own.org_levels[start:stop, None])
+                           & (own.levels[start:stop, None] <= other.org_levels[None, :m]))
+                scores[~allowed] = -np.inf
+                k = min(self.top_k, m)
+                best = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k else np.zeros((stop - start, 0), int)
+                for row, columns in enumerate(best):
+                    entries = sorted(((float(scores[row, c]), other.ids[c]) for c in columns
+                                      if scores[row, c] > -np.inf), key=_order)
+                    self._set(side, own.ids[start + row], entries)
+        return self
+
     def publish(self, side, item_id, vector, *, level, org, org_level):
         """Add one item, compute its matches and insert it into the lists it now belongs to.
 

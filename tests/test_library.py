@@ -121,7 +121,7 @@ def test_lifecycle_per_role(market):
 
 
 def test_classified_item_reaches_only_qualified_viewers_on_every_surface(market):
-    app, clients = market
+    _app, clients = market
     secret = publish(clients, "inst", tier="秘密", title="机载雷达碳化硅功放模块")
     need_cleared = publish(clients, "ent-cleared", title="雷达功放碳化硅器件需求", kind="need")
     need_plain = publish(clients, "ent", title="雷达功放碳化硅器件采购", kind="need")
@@ -164,7 +164,7 @@ def test_duplicate_detection_on_submit_links_the_existing_item(market):
 
 
 def test_duplicate_of_an_invisible_item_is_reported_without_its_title(market):
-    app, clients = market
+    _app, clients = market
     publish(clients, "inst", tier="机密", title="舰载碳化硅外延缺陷表征")
     copy = create(clients["inst2"], title="舰载碳化硅外延缺陷表征", description=TEXT)
     page = clients["inst2"].post(f"/library/{copy}/submit", data={"declared": "1"}).get_data(as_text=True)
@@ -172,7 +172,7 @@ def test_duplicate_of_an_invisible_item_is_reported_without_its_title(market):
 
 
 def test_anonymous_catalogue_search_filters_paging_and_sorting_without_javascript(market):
-    app, clients = market
+    _app, clients = market
     from webapp.services import market as service
 
     ids = [publish(clients, "inst" if i % 2 else "inst2", title=f"成果{i:02d} 碳化硅外延",
@@ -204,7 +204,7 @@ def test_anonymous_catalogue_search_filters_paging_and_sorting_without_javascrip
 
 
 def test_contact_released_only_when_the_owner_accepts(market):
-    app, clients = market
+    _app, clients = market
     item_id = publish(clients, "inst", title="碳化硅外延缺陷表征服务")
     contact = "联系人-碳化硅外延缺陷表征服务"
     assert clients["anonymous"].post(f"/market/{item_id}/contact").status_code == 401
@@ -296,3 +296,10 @@ def test_organiser_import_lands_in_the_library_for_review(market):
     with app.app_context():
         rows = db.session.query(LibraryItem).all()
         assert [(r.status, r.source_event_id) for r in rows] == [("pending", event_id)]
+
+
+def test_expire_library_command(market):
+    app, clients = market
+    publish(clients, "inst", expires_on=(dt.date.today() + dt.timedelta(days=3)).isoformat())
+    result = app.test_cli_runner().invoke(args=["expire-library"])
+    assert result.exit_code == 0 and "0 items expired, 1 reminders written" in result.output

@@ -71,3 +71,27 @@ def test_new_item_enters_the_right_lists_and_a_withdrawn_one_leaves_them():
     assert library.matches_[("need", "N1")] == [(0.0, "C1")]
     with pytest.raises(InputError, match="C2"):
         library.withdraw("capability", "C2")
+
+
+def test_build_equals_publishing_one_by_one_and_later_publishes_stay_exact():
+    rng = np.random.default_rng(3)
+    dim, n = 12, 80
+    vectors = unit(rng, n + 10, dim)
+    items, columns = {}, {"need": {k: [] for k in ("ids", "vectors", "levels", "orgs", "org_levels")},
+                          "capability": {k: [] for k in ("ids", "vectors", "levels", "orgs", "org_levels")}}
+    for i in range(n):
+        side = "need" if i % 3 else "capability"
+        level, org, org_level = int(rng.integers(0, 3)), f"org{i % 7}", int(rng.integers(0, 4))
+        items[(side, f"x{i}")] = (side, vectors[i], level, org, org_level)
+        for name, value in zip(("ids", "vectors", "levels", "orgs", "org_levels"),
+                               (f"x{i}", vectors[i], level, org, org_level)):
+            columns[side][name].append(value)
+    library = StandingMatches(dim, top_k=5).build(columns["need"], columns["capability"], block_size=7)
+    assert_equal_lists(library, items, 5)
+    for i in range(n, n + 10):
+        side = "capability" if i % 2 else "need"
+        items[(side, f"x{i}")] = (side, vectors[i], 0, "new", 3)
+        library.publish(side, f"x{i}", vectors[i], level=0, org="new", org_level=3)
+    library.withdraw("need", "x1")
+    del items[("need", "x1")]
+    assert_equal_lists(library, items, 5)
