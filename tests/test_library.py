@@ -303,3 +303,34 @@ def test_expire_library_command(market):
     publish(clients, "inst", expires_on=(dt.date.today() + dt.timedelta(days=3)).isoformat())
     result = app.test_cli_runner().invoke(args=["expire-library"])
     assert result.exit_code == 0 and "0 items expired, 1 reminders written" in result.output
+
+
+def test_events_draw_from_the_library_and_results_flow_back(market):
+    app, clients = market
+    from webapp_helpers import create_event
+
+    need = publish(clients, "ent", kind="need", title="碳化硅外延缺陷控制需求")
+    capability = publish(clients, "inst", tier="内部", title="碳化硅外延缺陷表征服务")
+    admin = clients["admin"]
+    event_id = create_event(admin, "五月对接会")
+    assert clients["bureau"].post(f"/events/{event_id}/library/draw",
+                                  data={"item_ids": [need, capability]}).status_code == 404  # not its event
+    assert clients["ent"].post(f"/events/{event_id}/library/draw", data={"item_ids": [need]}).status_code == 403
+    assert f"/events/{event_id}/library/draw" in text(admin, "/library")
+    assert admin.post(f"/events/{event_id}/library/draw", data={"item_ids": [need, capability]}).status_code == 302
+    from webapp.db import db
+    from webapp.models import Capability, Need
+    from webapp.services import library, outcomes
+
+    with app.app_context():
+        drawn = db.session.query(Capability).filter_by(event_id=event_id).one()
+        assert (drawn.capability_id, drawn.classification) == (f"L{capability}", "内部")
+        assert db.session.query(Need).filter_by(event_id=event_id).one().need_id == f"L{need}"
+        library.record_outcome(event_id, f"L{need}", f"L{capability}", "matched")
+        db.session.commit()
+    assert item(app, need).status == "matched" and item(app, capability).status == "matched"
+    with app.app_context():
+        from webapp.models import Event
+
+        outcomes.add_outcome(db.session.get(Event, event_id), {"pair": f"L{need}|L{capability}", "count": "1"})
+    assert item(app, need).status == "dealt" and clients["anonymous"].get(f"/market/{need}").status_code == 404

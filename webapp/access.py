@@ -45,7 +45,7 @@ ACCESS = {
         "outcomes.history", "imports.index", "imports.upload", "imports.report", "imports.confirm", "imports.discard",
         "imports.rejected", "ranking.rank", "pairs.decide", "pairs.bulk", "pairs.reset",
         "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank",
-        "library.import_event"), ORGANISER),
+        "library.import_event", "library.draw"), ORGANISER),
     "qualifications.index": QUALIFICATIONS,
     "qualifications.verify": SECURITY,
 }

@@ -406,6 +406,26 @@ def my_items(viewer):
                               .order_by(LibraryItem.updated_at.desc(), LibraryItem.id.desc())).all()
 
 
+def listed_items(viewer, *, limit=500):
+    """Listed items a reviewer may draw into events, newest first."""
+    if not is_reviewer(viewer):
+        raise Forbidden()
+    return db.session.scalars(select(LibraryItem).where(listed_clause(), item_clause(viewer))
+                              .order_by(LibraryItem.published_at.desc(), LibraryItem.id.desc()).limit(limit)).all()
+
+
+def organised_events(viewer):
+    """Events the viewer runs (administrators: all), for drawing library items into them."""
+    from ..models import Event
+
+    if not (viewer.everything or viewer.role == "organiser"):
+        return []
+    query = select(Event).order_by(Event.id.desc())
+    if not viewer.everything:
+        query = query.where(Event.id.in_(viewer.event_ids))
+    return db.session.scalars(query).all()
+
+
 def review_queue(viewer):
     """Pending items for a reviewer, oldest first."""
     if not is_reviewer(viewer):
@@ -447,6 +467,66 @@ def import_event(viewer, event_id):
             created += 1
     db.session.commit()
     return created
+
+
+def draw_into_event(viewer, event_id, item_ids):
+    """An organiser takes listed library items into an event's pool (records ``L<item id>``; re-drawing updates).
+
+    The event keeps its own copy (so its ranking, pairs and agendas work as for imported records);
+    :func:`record_outcome` carries what happens at the event back to the items.
+
+    Returns
+    -------
+    (int, int)
+        Records created and updated.
+    """
+    from matcher import infer_domains
+
+    from ..models import Capability, Event, Need
+
+    if not visibility.is_organiser(viewer, event_id):
+        raise Forbidden()
+    ids = [int(i) for i in item_ids if str(i).isdigit()]
+    items = db.session.scalars(select(LibraryItem).where(LibraryItem.id.in_(ids), listed_clause())
+                               .order_by(LibraryItem.id)).all()
+    if not items:
+        raise ValidationFailed(str(_l("请选择至少一条已发布的信息。")), [{"field": "item_ids"}])
+    created = updated = 0
+    for item in items:
+        model, id_column = (Need, "need_id") if item.kind == "need" else (Capability, "capability_id")
+        values = {"org": item.org, "title": item.title, "description": item.description, "keywords": item.keywords,
+                  "region": item.region, "contact": item.contact, "trl": item.trl, "cooperation": item.cooperation,
+                  "domain": item.domain or infer_domains([f"{item.title} {item.description}"])[0],
+                  "domain_inferred": not item.domain}
+        if item.kind == "capability":
+            values["classification"] = item.classification
+        record = db.session.scalar(select(model).where(model.event_id == event_id,
+                                                       getattr(model, id_column) == f"L{item.id}"))
+        if record is None:
+            db.session.add(model(event_id=event_id, **{id_column: f"L{item.id}"}, **values))
+            created += 1
+        else:
+            updated += any(getattr(record, name) != value for name, value in values.items())
+            for name, value in values.items():
+                setattr(record, name, value)
+    if created or updated:
+        db.session.get(Event, event_id).records_version += 1
+    db.session.commit()
+    return created, updated
+
+
+def record_outcome(event_id, need_id, capability_id, status):
+    """Carry an event's result back to the library items a pair was drawn from (met → 已对接, signed → 已成交)."""
+    from . import library_matching
+
+    ids = [int(i[1:]) for i in (need_id, capability_id) if i and i.startswith("L") and i[1:].isdigit()]
+    order = {"published": 0, "matched": 1, "dealt": 2}
+    for item in db.session.scalars(select(LibraryItem).where(LibraryItem.id.in_(ids))).all():
+        if item.status in order and order[status] > order[item.status]:
+            item.status = status
+            _record(visibility.SYSTEM, item, status, f"event {event_id}")
+            if status not in LISTED:
+                library_matching.withdraw(item)
 
 
 def _require_owner(viewer, item):

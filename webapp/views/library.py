@@ -24,8 +24,11 @@ def _vocabulary(state):
 
 @bp.get("/library")
 def index():
-    queue = service.review_queue(g.viewer) if service.is_reviewer(g.viewer) else []
-    return render_template("library/index.html", items=service.my_items(g.viewer), queue=queue)
+    reviewer = service.is_reviewer(g.viewer)
+    return render_template("library/index.html", items=service.my_items(g.viewer),
+                           queue=service.review_queue(g.viewer) if reviewer else [],
+                           listed=service.listed_items(g.viewer) if reviewer else [],
+                           events=service.organised_events(g.viewer))
 
 
 @bp.route("/library/new/<kind>", methods=("GET", "POST"))
@@ -122,6 +125,19 @@ def import_event(event_id):
     audit.record("library", f"event {event_id}", f"imported {created} records into the library")
     flash(_("已将 %(n)s 条记录导入库中，待审核后发布。", n=created), "success")
     return redirect(url_for("library.index"))
+
+
+@bp.post("/events/<int:event_id>/library/draw")
+def draw(event_id):
+    try:
+        created, updated = service.draw_into_event(g.viewer, event_id, request.form.getlist("item_ids"))
+    except ValidationFailed as failure:
+        flash_failure(failure)
+        return redirect(url_for("library.index"))
+    audit.record("library", f"event {event_id}", f"drew {created} new and {updated} changed library items")
+    flash(_("已将 %(new)s 条库内信息加入对接会（%(changed)s 条已更新），请重新计算推荐。", new=created, changed=updated),
+          "success")
+    return redirect(url_for("imports.index", event_id=event_id))
 
 
 def _form_values(item):
