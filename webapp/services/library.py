@@ -111,11 +111,6 @@ def may_see_contact(viewer, item):
         ContactRequest.status == "accepted")) is not None
 
 
-def org_may_see(org_clearance, item):
-    """Whether an organisation with this verified qualification may see a listed item of another organisation."""
-    return item.classification in visibility.allowed_tiers(org_clearance)
-
-
 def _clean(form):
     """Validated field values from a form or JSON mapping; raises ValidationFailed naming each bad field."""
     values, problems = {}, []
