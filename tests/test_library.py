@@ -334,3 +334,18 @@ def test_events_draw_from_the_library_and_results_flow_back(market):
 
         outcomes.add_outcome(db.session.get(Event, event_id), {"pair": f"L{need}|L{capability}", "count": "1"})
     assert item(app, need).status == "dealt" and clients["anonymous"].get(f"/market/{need}").status_code == 404
+
+
+def test_api_follows_the_same_rules(market):
+    _app, clients = market
+    public = publish(clients, "inst", title="碳化硅外延缺陷表征服务")
+    secret = publish(clients, "inst", tier="机密", title="舰载雷达功放模块")
+    body = clients["anonymous"].get("/api/market?q=碳化硅").get_json()
+    assert body["ok"] and [i["id"] for i in body["items"]] == [public] and body["items"][0]["contact"] is None
+    assert clients["anonymous"].get(f"/api/library/{public}").status_code == 401
+    assert clients["ent"].get(f"/api/library/{secret}").status_code == 404
+    assert clients["ent"].get(f"/api/library/{public}").get_json()["item"]["contact"] is None
+    assert clients["inst"].get(f"/api/library/{public}").get_json()["item"]["contact"] == "联系人-碳化硅外延缺陷表征服务"
+    assert clients["ent-cleared"].get("/api/market?kind=capability").get_json()["total"] == 2
+    assert clients["anonymous"].get("/api/market?trl_min=x").get_json()["errors"][0]["field"] == "trl_min"
+    assert clients["inst"].get("/api/inbox").get_json()["ok"]

@@ -25,10 +25,10 @@ SECURITY, QUALIFICATIONS = "security", "qualifications"
 ACCESS = {
     **dict.fromkeys(("auth.login", "site.healthz", "site.set_language", "static", "api.openapi"), PUBLIC),
     # The public catalogue: anonymous visitors see listed 公开 library items only (webapp.services.library).
-    **dict.fromkeys(("market.index", "market.item", "market.feed"), PUBLIC),
+    **dict.fromkeys(("market.index", "market.item", "market.feed", "library_api.catalogue"), PUBLIC),
     # The library: the service checks ownership and the reviewer role on every item and action.
     **dict.fromkeys(("library.index", "library.create", "library.edit", "library.item", "library.act",
-                     "library.decide_contact", "market.contact"), MEMBER),
+                     "library.decide_contact", "market.contact", "library_api.item", "library_api.notices"), MEMBER),
     **dict.fromkeys((
         "auth.logout", "events.index", "outcomes.show", "suggestions.needs", "suggestions.capabilities",
         "suggestions.need", "suggestions.capability", "search.search", "search.orgs", "search.org", "pairs.index",
