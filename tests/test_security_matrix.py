@@ -124,6 +124,7 @@ def world(tmp_path_factory):
             by_id[need_id].setdefault("requests", []).append(request_contact)
         db.session.commit()
     library = add_library_items(app, rng, institutes, list(enterprises))
+    library += add_call(app, rng)
     label_of = {e["id"]: label for label, e in events.items()}
     accepted_by_label = {(label_of[e], n, c) for e, n, c in accepted}
     yield {"app": app, "events": events, "items": items, "users": users, "accepted": accepted_by_label,
@@ -155,10 +156,30 @@ def add_library_items(app, rng, institutes, enterprises):
     return library
 
 
+def add_call(app, rng):
+    """A 揭榜挂帅 call of 甲企业 and a proposal of 子研究所: the proposal (marker summary and contact) is the
+    poster's, the proposer's and reviewers' only; the call is open to every logged-in user."""
+    from webapp.db import db
+    from webapp.models import ChallengeCall, Proposal
+
+    with app.app_context():
+        call = ChallengeCall(org="甲企业", title=marker(rng, "CALL"), requirements=TOPIC,
+                             deadline=dt.date.today() + dt.timedelta(days=30))
+        db.session.add(call)
+        db.session.flush()
+        proposal = Proposal(call_id=call.id, org="子研究所", summary=marker(rng, "PS"), contact=marker(rng, "PC"))
+        db.session.add(proposal)
+        db.session.commit()
+        return [{"id": None, "org": "子研究所", "title": proposal.summary, "contact": proposal.contact,
+                 "tier": "公开", "listed": False, "status": "proposal", "poster": "甲企业", "call_id": call.id}]
+
+
 def may_see_library(user, item):
     """The library's rule, restated: drafts are their owners'; reviewers see the rest; others listed items
     of a tier their (verified) qualification allows (institute members and analysts: 公开)."""
     role, own = user["role"], user.get("org") is not None and item["org"] == user.get("org")
+    if item["status"] == "proposal":
+        return role in ("admin", "organiser", "security") or own or user.get("org") == item["poster"]
     if role == "admin" or (own and role in ("institute", "enterprise")):
         return True
     if item["status"] == "draft":
@@ -173,6 +194,8 @@ def may_see_library(user, item):
 
 
 def may_see_library_contact(user, item):
+    if item["status"] == "proposal":
+        return may_see_library(user, item)
     own = user.get("org") is not None and item["org"] == user.get("org")
     return may_see_library(user, item) and (user["role"] in ("admin", "organiser", "security") or own)
 
@@ -261,7 +284,8 @@ def concrete_urls(app, world):
 
     values = {"event_id": [e["id"] for e in events.values()] + [999], "what": list(EXPORTS), "fmt": ["csv", "xlsx"],
               "kind": ["need", "capability"], "batch_id": [1, 2, 3, 4], "job_id": [1, 2, 3, 4, 5],
-              "code": ["en"], "item_id": [i["id"] for i in world["library"]] + [999_999], **ids}
+              "code": ["en"], "item_id": [i["id"] for i in world["library"] if i["id"]] + [999_999],
+              "call_id": [i["call_id"] for i in world["library"] if i.get("call_id")] + [999], **ids}
     urls = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in ("static", "auth.login", "site.set_language"):
@@ -435,6 +459,10 @@ def test_library_positive_control(world):
     for username, user in world["users"].items():
         client = admin_client(app) if username == "admin" else login(app.test_client(), username, PASSWORD)
         for item in world["library"]:
+            if item["status"] == "proposal":
+                page = client.get(f"/calls/{item['call_id']}").get_data(as_text=True)
+                assert (item["title"] in page) == may_see_library(user, item), (username, item)
+                continue
             listed = may_see_library(user, item) and item["listed"]
             assert (client.get(f"/market/{item['id']}").status_code == 200) == listed, (username, item)
             assert (client.get(f"/library/{item['id']}").status_code == 200) == may_see_library(user, item), \

@@ -21,7 +21,7 @@ from werkzeug.routing import IntegerConverter
 MAX_RECORD_ID = 2**31 - 1
 #: Blueprints under ``webapp/views``, each named like the service it calls (``webapp/services``).
 BLUEPRINTS = ("site", "auth", "account", "admin", "qualifications", "events", "outcomes", "imports", "ranking", "suggestions",
-              "pairs", "meeting_requests", "planning", "participation", "inbox", "roadshow", "exports", "search", "library", "market", "library_api", "api")
+              "pairs", "meeting_requests", "planning", "participation", "inbox", "roadshow", "exports", "search", "library", "market", "library_api", "calls", "api")
 
 
 def create_app(test_config=None):

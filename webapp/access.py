@@ -28,7 +28,8 @@ ACCESS = {
     **dict.fromkeys(("market.index", "market.item", "market.feed", "library_api.catalogue"), PUBLIC),
     # The library: the service checks ownership and the reviewer role on every item and action.
     **dict.fromkeys(("library.index", "library.create", "library.edit", "library.item", "library.act",
-                     "library.decide_contact", "market.contact", "library_api.item", "library_api.notices"), MEMBER),
+                     "library.decide_contact", "market.contact", "library_api.item", "library_api.notices",
+                     "calls.index", "calls.create", "calls.show", "calls.propose", "calls.decide"), MEMBER),
     **dict.fromkeys((
         "auth.logout", "events.index", "outcomes.show", "suggestions.needs", "suggestions.capabilities",
         "suggestions.need", "suggestions.capability", "search.search", "search.orgs", "search.org", "pairs.index",

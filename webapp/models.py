@@ -479,3 +479,33 @@ class LibraryMatch(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("library_items.id", ondelete="CASCADE"), index=True)
     other_id: Mapped[int] = mapped_column(ForeignKey("library_items.id", ondelete="CASCADE"), index=True)
     score: Mapped[float] = mapped_column(Float)
+
+
+class ChallengeCall(db.Model):
+    """A 揭榜挂帅 call: an enterprise (or the bureau) posts a hard problem with a deadline; institutes propose."""
+
+    __tablename__ = "challenge_calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    requirements: Mapped[str] = mapped_column(Text, default="")
+    budget: Mapped[str] = mapped_column(String(100), default="")
+    domain: Mapped[str] = mapped_column(String(40), default="")
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class Proposal(db.Model):
+    """An institute's answer to a challenge call; the poster shortlists and picks."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (UniqueConstraint("call_id", "org"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("challenge_calls.id", ondelete="CASCADE"), index=True)
+    org: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)

@@ -1,4 +1,4 @@
-"""The standing technology market: library items, their revisions, contact requests and stored matches.
+"""The standing technology market: library items, revisions, contact requests, stored matches, challenge calls.
 
 Revision ID: 0008_market
 Revises: 0005
@@ -79,8 +79,35 @@ def upgrade():
     )
     op.create_index('ix_library_matches_item_id', 'library_matches', ['item_id'])
     op.create_index('ix_library_matches_other_id', 'library_matches', ['other_id'])
+    op.create_table(
+        'challenge_calls',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('org', sa.String(length=200), nullable=False),
+        sa.Column('title', sa.String(length=500), nullable=False),
+        sa.Column('requirements', sa.Text(), nullable=False),
+        sa.Column('budget', sa.String(length=100), nullable=False),
+        sa.Column('domain', sa.String(length=40), nullable=False),
+        sa.Column('deadline', sa.Date(), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('created_by', sa.Integer(), sa.ForeignKey('users.id', ondelete='SET NULL'), nullable=True),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+    )
+    op.create_index('ix_challenge_calls_org', 'challenge_calls', ['org'])
+    op.create_table(
+        'proposals',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('call_id', sa.Integer(), sa.ForeignKey('challenge_calls.id', ondelete='CASCADE'), nullable=False),
+        sa.Column('org', sa.String(length=200), nullable=False),
+        sa.Column('summary', sa.Text(), nullable=False),
+        sa.Column('contact', sa.String(length=200), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.UniqueConstraint('call_id', 'org'),
+    )
+    op.create_index('ix_proposals_call_id', 'proposals', ['call_id'])
 
 
 def downgrade():
-    for table in ('library_matches', 'contact_requests', 'library_revisions', 'library_items'):
+    for table in ('proposals', 'challenge_calls', 'library_matches', 'contact_requests', 'library_revisions',
+                  'library_items'):
         op.drop_table(table)
