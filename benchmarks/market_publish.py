@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from matcher.standing import StandingMatches
+from matcher import StandingMatches
 
 DIM = 384
 

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from matcher import CLASSIFICATIONS, CLEARANCES, InputError
-from matcher.standing import StandingMatches
+from matcher import CLASSIFICATIONS, CLEARANCES, InputError, StandingMatches
 
 
 def unit(rng, n, dim):
