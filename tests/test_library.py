@@ -349,3 +349,22 @@ def test_api_follows_the_same_rules(market):
     assert clients["ent-cleared"].get("/api/market?kind=capability").get_json()["total"] == 2
     assert clients["anonymous"].get("/api/market?trl_min=x").get_json()["errors"][0]["field"] == "trl_min"
     assert clients["inst"].get("/api/inbox").get_json()["ok"]
+
+
+@pytest.mark.slow
+def test_matching_with_the_real_embedder_ranks_the_related_achievement_first(tmp_path):
+    """With the semantic signal on, library vectors come from the app's embedder (needs as queries)."""
+    app = make_app(tmp_path, MATCHER_WEIGHTS=None, WARM_UP_MODEL=False)
+    ensure_user(app, "inst", "institute", PASSWORD, org="子研究所")
+    ensure_user(app, "inst2", "institute", PASSWORD, org="丑研究所")
+    ensure_user(app, "ent", "enterprise", PASSWORD, org="甲企业")
+    ensure_user(app, "bureau", "organiser", PASSWORD)
+    clients = {name: login(app.test_client(), name, PASSWORD) for name in ("inst", "inst2", "ent", "bureau")}
+    need = publish(clients, "ent", kind="need", title="锂电池热失控预警",
+                   description="储能电站需要在锂离子电池热失控发生前给出预警，希望用气体和温度传感器做早期检测")
+    publish(clients, "inst", title="电池早期安全监测", description="基于特征气体与多点温度的锂电池故障早期识别方法")
+    publish(clients, "inst2", title="中药材指纹图谱", description="用高效液相色谱建立中药材质量控制的指纹图谱")
+    assert app.extensions["library_matches"].dim == app.extensions["matcher_embedder"].dim_
+    suggestions = text(clients["ent"], f"/library/{need}").split("为您推荐")[1]
+    assert suggestions.index("电池早期安全监测") < suggestions.index("中药材指纹图谱")
+    app.extensions["matcher_jobs"].shutdown()
