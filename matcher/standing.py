@@ -150,8 +150,16 @@ class StandingMatches:
             own.index = VectorIndex(method=self.method).build([item_id], vector[None, :], [level])
         else:
             own.index.add([item_id], vector[None, :], [level])
-        self._set(side, item_id, self._search(side, item_id))
-        return self._insert_into_others(side, item_id)
+        other = self.sides[_other(side)]
+        if not other.ids:
+            self._set(side, item_id, [])
+            return []
+        row, allowed = self.scores(side, item_id), self._allowed(side, item_id)
+        # The row is needed anyway for the lists the item enters; with exact search it also gives the
+        # item's own top-k, so only HNSW libraries search their index here.
+        self._set(side, item_id, _top(row, allowed, other.ids, self.top_k) if self.method == "exact"
+                  else self._search(side, item_id))
+        return self._insert_into_others(side, item_id, row, allowed)
 
     def withdraw(self, side, item_id):
         """Remove an item from the library and from every list; refill only the lists it left.
@@ -209,15 +217,12 @@ class StandingMatches:
         best = sorted(((score, other_id) for other_id, score in found.items()), key=_order)
         return best[:self.top_k]
 
-    def _insert_into_others(self, side, item_id):
+    def _insert_into_others(self, side, item_id, row, allowed):
         other_side = _other(side)
         other = self.sides[other_side]
-        if not other.ids:
-            return []
-        row = self.scores(side, item_id)
         n = len(other.ids)
         # Only lists whose k-th score the new item reaches can change (ties resolved by id below).
-        reached = np.flatnonzero(self._allowed(side, item_id) & (row >= other.kth[:n]))
+        reached = np.flatnonzero(allowed & (row >= other.kth[:n]))
         entered = []
         for position in reached:
             other_id, score = other.ids[position], float(row[position])
@@ -244,6 +249,16 @@ class StandingMatches:
 
 def _order(entry):
     return -entry[0], str(entry[1])
+
+
+def _top(row, allowed, ids, k):
+    """The k best allowed positions of one row of similarities as ``[(score, id)]``, best first."""
+    candidates = np.flatnonzero(allowed)
+    if len(candidates) > k:
+        # Keep every candidate tied with the k-th score so the id tie-break matches a full sort.
+        kth = np.partition(row[candidates], len(candidates) - k)[len(candidates) - k]
+        candidates = candidates[row[candidates] >= kth]
+    return sorted(((float(row[c]), ids[c]) for c in candidates), key=_order)[:k]
 
 
 def _other(side):
