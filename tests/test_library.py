@@ -368,3 +368,19 @@ def test_matching_with_the_real_embedder_ranks_the_related_achievement_first(tmp
     suggestions = text(clients["ent"], f"/library/{need}").split("为您推荐")[1]
     assert suggestions.index("电池早期安全监测") < suggestions.index("中药材指纹图谱")
     app.extensions["matcher_jobs"].shutdown()
+
+
+def test_a_new_process_rebuilds_the_same_matches_from_the_published_items(market):
+    app, clients = market
+    need = publish(clients, "ent", kind="need", title="碳化硅外延缺陷控制需求")
+    publish(clients, "inst", title="碳化硅外延缺陷表征服务")
+    publish(clients, "inst2", title="高通量基因测序服务", description="提供全基因组测序、转录组测序与生物信息分析")
+    before = dict(app.extensions["library_matches"].matches_)
+    del app.extensions["library_matches"]  # as in a freshly started process
+    with app.test_request_context():
+        from webapp.services import library_matching
+
+        rebuilt = library_matching._library()
+    assert rebuilt.matches_.keys() == before.keys()
+    assert all([i for _, i in rebuilt.matches_[k]] == [i for _, i in before[k]] for k in before)
+    assert ("need", need) in rebuilt.matches_

@@ -64,10 +64,15 @@ def _library():
     if library is None:
         items = db.session.scalars(select(LibraryItem).where(_listed()).order_by(LibraryItem.id)).all()
         vectors = encode(items) if items else np.zeros((0, _dim()), dtype=np.float32)
-        library = StandingMatches(vectors.shape[1], top_k=TOP_K)
-        for item, vector, level in zip(items, vectors, org_levels([i.org for i in items])):
-            library.publish(item.kind, item.id, vector, level=CLASSIFICATIONS[item.classification], org=item.org,
-                            org_level=level)
+        levels = org_levels([i.org for i in items])
+        sides = {kind: {"ids": [], "vectors": [], "levels": [], "orgs": [], "org_levels": []}
+                 for kind in ("need", "capability")}
+        for item, vector, level in zip(items, vectors, levels):
+            for name, value in (("ids", item.id), ("vectors", vector), ("levels", CLASSIFICATIONS[item.classification]),
+                                ("orgs", item.org), ("org_levels", level)):
+                sides[item.kind][name].append(value)
+        # One blocked recomputation when a process first needs the index (then one item at a time).
+        library = StandingMatches(vectors.shape[1], top_k=TOP_K).build(sides["need"], sides["capability"])
         app.extensions["library_matches"] = library
     return library
 
