@@ -32,6 +32,7 @@ from .rank import (
     search_pairs,
 )
 from .records import load_capabilities, load_needs
+from .standing import StandingMatches
 from .taxonomy import CLASSIFICATIONS, CLEARANCES, DOMAINS, clearance_allows, infer_domains
 
 __version__ = "0.1.0"
@@ -50,6 +51,7 @@ __all__ = [
     "ModelUnavailableError",
     "Schedule",
     "ScoreMatrix",
+    "StandingMatches",
     "VectorIndex",
     "agenda_frames",
     "clearance_allows",

@@ -123,10 +123,81 @@ def world(tmp_path_factory):
                                    description=marker(rng, "OD"), domain="电子信息", count=1))
             by_id[need_id].setdefault("requests", []).append(request_contact)
         db.session.commit()
+    library = add_library_items(app, rng, institutes, list(enterprises))
+    library += add_call(app, rng)
     label_of = {e["id"]: label for label, e in events.items()}
     accepted_by_label = {(label_of[e], n, c) for e, n, c in accepted}
-    yield {"app": app, "events": events, "items": items, "users": users, "accepted": accepted_by_label}
+    yield {"app": app, "events": events, "items": items, "users": users, "accepted": accepted_by_label,
+           "library": library}
     app.extensions["matcher_jobs"].shutdown()
+
+
+def add_library_items(app, rng, institutes, enterprises):
+    """Standing library items: every tier of each institute's achievements listed, plus drafts, withdrawn and
+    expired ones, and enterprises' needs; each with marker title and contact."""
+    from webapp.db import db
+    from webapp.models import LibraryItem
+
+    today, library = dt.date.today(), []
+    states = [("published", tier, 30) for tier in TIERS] + [("draft", "", 30), ("withdrawn", "公开", 30),
+                                                             ("pending", "公开", 30), ("published", "公开", -1)]
+    with app.app_context():
+        for org, kind in [(o, "capability") for o in institutes] + [(o, "need") for o in enterprises[:3]]:
+            for status, tier, days in states:
+                row = LibraryItem(kind=kind, org=org, title=marker(rng, "LT"), description=TOPIC,
+                                  contact=marker(rng, "LC"), classification=tier, status=status,
+                                  expires_on=today + dt.timedelta(days=days), declared_unclassified=True,
+                                  published_at=dt.datetime(2026, 11, 1) if status == "published" else None)
+                db.session.add(row)
+                db.session.flush()
+                library.append({"id": row.id, "org": org, "title": row.title, "contact": row.contact,
+                                "tier": tier, "listed": status == "published" and days > 0, "status": status})
+        db.session.commit()
+    return library
+
+
+def add_call(app, rng):
+    """A 揭榜挂帅 call of 甲企业 and a proposal of 子研究所: the proposal (marker summary and contact) is the
+    poster's, the proposer's and reviewers' only; the call is open to every logged-in user."""
+    from webapp.db import db
+    from webapp.models import ChallengeCall, Proposal
+
+    with app.app_context():
+        call = ChallengeCall(org="甲企业", title=marker(rng, "CALL"), requirements=TOPIC,
+                             deadline=dt.date.today() + dt.timedelta(days=30))
+        db.session.add(call)
+        db.session.flush()
+        proposal = Proposal(call_id=call.id, org="子研究所", summary=marker(rng, "PS"), contact=marker(rng, "PC"))
+        db.session.add(proposal)
+        db.session.commit()
+        return [{"id": None, "org": "子研究所", "title": proposal.summary, "contact": proposal.contact,
+                 "tier": "公开", "listed": False, "status": "proposal", "poster": "甲企业", "call_id": call.id}]
+
+
+def may_see_library(user, item):
+    """The library's rule, restated: drafts are their owners'; reviewers see the rest; others listed items
+    of a tier their (verified) qualification allows (institute members and analysts: 公开)."""
+    role, own = user["role"], user.get("org") is not None and item["org"] == user.get("org")
+    if item["status"] == "proposal":
+        return role in ("admin", "organiser", "security") or own or user.get("org") == item["poster"]
+    if role == "admin" or (own and role in ("institute", "enterprise")):
+        return True
+    if item["status"] == "draft":
+        return False
+    if role in ("organiser", "security"):
+        return True
+    if not item["listed"]:
+        return False
+    if role == "enterprise":
+        return clearance_allows(user["clearance"], item["tier"])
+    return item["tier"] == "公开"
+
+
+def may_see_library_contact(user, item):
+    if item["status"] == "proposal":
+        return may_see_library(user, item)
+    own = user.get("org") is not None and item["org"] == user.get("org")
+    return may_see_library(user, item) and (user["role"] in ("admin", "organiser", "security") or own)
 
 
 def participates(world, org, label):
@@ -187,6 +258,11 @@ def forbidden_markers(world, user):
     for label, event in world["events"].items():
         if not may_see_event(world, user, label):
             out.append((event["name"], [event["name"]]))
+    for item in world["library"]:
+        if not may_see_library(user, item):
+            out.append((f"library {item['id']}", [item["title"], item["contact"]]))
+        elif not may_see_library_contact(user, item):
+            out.append((f"library {item['id']}:contact", [item["contact"]]))
     return out
 
 
@@ -208,7 +284,9 @@ def concrete_urls(app, world):
 
     values = {"event_id": [e["id"] for e in events.values()] + [999], "what": list(EXPORTS), "fmt": ["csv", "xlsx"],
               "kind": ["need", "capability"], "batch_id": [1, 2, 3, 4], "job_id": [1, 2, 3, 4, 5],
-              "code": ["en"], "org_id": list(range(1, 13)) + [999], **ids}
+              "code": ["en"], "org_id": list(range(1, 13)) + [999],
+              "item_id": [i["id"] for i in world["library"] if i["id"]] + [999_999],
+              "call_id": [i["call_id"] for i in world["library"] if i.get("call_id")] + [999], **ids}
     urls = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in ("static", "auth.login", "site.set_language"):
@@ -230,6 +308,8 @@ def concrete_urls(app, world):
                  for key in ("need_id", "capability_id") for value in ids[key]]
         urls += [("planning.agendas", f"{base}/agendas?org={org}") for org in ids["org"]]
         urls += [("suggestions.need", f"{base}/needs/{n}?eligible=0") for n in ids["need_id"]]
+    urls += [("market.index", f"/market?q={TOPIC.split()[0]}&page={page}") for page in (1, 2)]
+    urls += [("market.index", f"/market?kind={kind}&sort=title") for kind in ("need", "capability")]
     return urls
 
 
@@ -372,3 +452,19 @@ def test_no_write_path_breaks_the_clearance_rule(world):
         broken = [p for p in pairs + meetings
                   if not clearance_allows(verified.get(orgs[p[0]], "无"), tiers[p[1]])]
     assert broken == []
+
+
+def test_library_positive_control(world):
+    """Each user opens exactly the catalogue and library item pages the library's rule allows (not vacuous)."""
+    app = world["app"]
+    for username, user in world["users"].items():
+        client = admin_client(app) if username == "admin" else login(app.test_client(), username, PASSWORD)
+        for item in world["library"]:
+            if item["status"] == "proposal":
+                page = client.get(f"/calls/{item['call_id']}").get_data(as_text=True)
+                assert (item["title"] in page) == may_see_library(user, item), (username, item)
+                continue
+            listed = may_see_library(user, item) and item["listed"]
+            assert (client.get(f"/market/{item['id']}").status_code == 200) == listed, (username, item)
+            assert (client.get(f"/library/{item['id']}").status_code == 200) == may_see_library(user, item), \
+                (username, item)

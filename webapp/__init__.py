@@ -22,7 +22,8 @@ MAX_RECORD_ID = 2**31 - 1
 #: Blueprints under ``webapp/views``, each named like the service it calls (``webapp/services``).
 BLUEPRINTS = ("site", "auth", "account", "admin", "qualifications", "organisations", "events", "outcomes", "deals",
               "reports", "targeting", "imports", "ranking", "suggestions", "pairs", "meeting_requests", "planning",
-              "participation", "inbox", "roadshow", "exports", "search", "wishes", "event_day", "api")
+              "participation", "inbox", "roadshow", "exports", "search", "wishes", "event_day", "library", "market",
+              "library_api", "calls", "api")
 
 
 def create_app(test_config=None):

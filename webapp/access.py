@@ -24,6 +24,12 @@ SECURITY, QUALIFICATIONS = "security", "qualifications"
 #: organisations of their own events); admin: administrators, who may call everything. Unlisted → admin.
 ACCESS = {
     **dict.fromkeys(("auth.login", "site.healthz", "site.set_language", "static", "api.openapi"), PUBLIC),
+    # The public catalogue: anonymous visitors see listed 公开 library items only (webapp.services.library).
+    **dict.fromkeys(("market.index", "market.item", "market.feed", "library_api.catalogue"), PUBLIC),
+    # The library: the service checks ownership and the reviewer role on every item and action.
+    **dict.fromkeys(("library.index", "library.create", "library.edit", "library.item", "library.act",
+                     "library.decide_contact", "market.contact", "library_api.item", "library_api.notices",
+                     "calls.index", "calls.create", "calls.show", "calls.propose", "calls.decide"), MEMBER),
     **dict.fromkeys((
         "auth.logout", "events.index", "outcomes.show", "suggestions.needs", "suggestions.capabilities",
         "suggestions.need", "suggestions.capability", "search.search", "search.orgs", "search.org", "pairs.index",
@@ -46,7 +52,7 @@ ACCESS = {
         "imports.rejected", "ranking.rank", "pairs.decide", "pairs.bulk", "pairs.reset",
         "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank",
         "deals.open_deal", "deals.advance", "targeting.index", "targeting.invite", "targeting.attended",
-        "targeting.export"), ORGANISER),
+        "targeting.export", "library.import_event", "library.draw"), ORGANISER),
     # The district's organisation database is the bureau's: organisers keep it; a member opens and edits
     # its own organisation's profile (webapp.services.organisations decides which one and which fields).
     **dict.fromkeys(("organisations.index", "organisations.create", "organisations.set_tier",

@@ -99,7 +99,18 @@ def _rank(event):
     click.echo(f"ranked event {event.id}: suggestions stored")
 
 
+@click.command("expire-library")
+@with_appcontext
+def expire_library_command():
+    """Mark library items past their expiry 已过期 and remind owners of items expiring within 14 days (run daily)."""
+    from .services.library import expire_due
+
+    expired, reminded = expire_due()
+    click.echo(f"{expired} items expired, {reminded} reminders written")
+
+
 def init_app(app):
+    app.cli.add_command(expire_library_command)
     app.cli.add_command(load_sample_command)
     app.cli.add_command(rank_event_command)
     app.cli.add_command(create_user_command)

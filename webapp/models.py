@@ -556,3 +556,108 @@ class MeetingFeedback(db.Model):
     decline_reason: Mapped[str] = mapped_column(String(24), default="")
     username: Mapped[str] = mapped_column(String(80), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+class LibraryItem(db.Model):
+    """A standing need (需求库) or achievement (成果库) of an organisation, independent of events.
+
+    ``status``: draft → pending → published → matched / dealt → withdrawn / expired (see
+    :mod:`webapp.services.library`). ``classification`` is the 密级 the bureau's reviewer set
+    ("" until reviewed); only published 公开 items reach the public catalogue.
+    """
+
+    __tablename__ = "library_items"
+    __table_args__ = (Index("ix_library_status", "status", "kind", "classification"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    org: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    domain: Mapped[str] = mapped_column(String(40), default="")
+    keywords: Mapped[str] = mapped_column(String(500), default="")
+    region: Mapped[str] = mapped_column(String(100), default="")
+    trl: Mapped[int | None] = mapped_column(Integer)
+    cooperation: Mapped[str] = mapped_column(String(100), default="")
+    ip_status: Mapped[str] = mapped_column(String(500), default="")
+    price: Mapped[str] = mapped_column(String(100), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    classification: Mapped[str] = mapped_column(String(8), default="")
+    declared_unclassified: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[str] = mapped_column(String(80), default="")
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    source_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+
+
+class LibraryRevision(db.Model):
+    """One saved state of a library item (edit history): who, when, what action, every field's value."""
+
+    __tablename__ = "library_revisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("library_items.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(80), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class ContactRequest(db.Model):
+    """A request for a library item's contact details; released only when the item's owner accepts."""
+
+    __tablename__ = "contact_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("library_items.id", ondelete="CASCADE"), index=True)
+    requester_org: Mapped[str] = mapped_column(String(200))
+    requester_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class LibraryMatch(db.Model):
+    """A stored best match of a published library item among the other side's published items."""
+
+    __tablename__ = "library_matches"
+    __table_args__ = (UniqueConstraint("item_id", "other_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("library_items.id", ondelete="CASCADE"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("library_items.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class ChallengeCall(db.Model):
+    """A 揭榜挂帅 call: an enterprise (or the bureau) posts a hard problem with a deadline; institutes propose."""
+
+    __tablename__ = "challenge_calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    requirements: Mapped[str] = mapped_column(Text, default="")
+    budget: Mapped[str] = mapped_column(String(100), default="")
+    domain: Mapped[str] = mapped_column(String(40), default="")
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class Proposal(db.Model):
+    """An institute's answer to a challenge call; the poster shortlists and picks."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (UniqueConstraint("call_id", "org"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("challenge_calls.id", ondelete="CASCADE"), index=True)
+    org: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)

@@ -106,6 +106,18 @@ def _schemas():
             "rd_staff": nullable_int, "revenue_band": string, "main_products": string, "institute_type": string,
             "disciplines": string, "teams": string,
             "tiers": {"type": "array", "items": {"$ref": "#/components/schemas/Tier"}}}},
+        "LibraryItem": {"type": "object", "description": "A standing need or achievement (contact null unless "
+                        "the viewer owns it, reviews it or the owner accepted the viewer's contact request)",
+                        "properties": {
+            "id": integer, "kind": {"type": "string", "enum": ["need", "capability"]}, "org": string,
+            "title": string, "description": string, "domain": string, "keywords": string, "region": string,
+            "trl": nullable_int, "cooperation": string, "ip_status": string, "price": string,
+            "classification": string, "status": {"type": "string", "enum": [
+                "draft", "pending", "published", "matched", "dealt", "withdrawn", "expired"]},
+            "published_at": {"type": ["string", "null"]}, "expires_on": {"type": ["string", "null"]},
+            "contact": {"type": ["string", "null"]}}},
+        "Notice": {"type": "object", "properties": {
+            "id": integer, "kind": string, "text": string, "link": string, "created_at": string, "read": boolean}},
         "SearchResult": {"type": "object", "properties": {
             "id": string, "org": string, "title": string, "description": string, "domain": string, "rank": integer,
             "score": number, "reason": string, "terms": {"type": "array", "items": string}}},
@@ -117,7 +129,27 @@ def _paths():
         "ok": {"type": "boolean"}, "run": {"type": ["object", "null"]},
         "meetings": {"type": "array", "items": {"$ref": "#/components/schemas/Meeting"}},
         "unscheduled": {"type": "array", "items": {"$ref": "#/components/schemas/Unscheduled"}}}}
+    market_body = {"type": "object", "properties": {
+        "ok": {"type": "boolean"}, "total": {"type": "integer"}, "page": {"type": "integer"},
+        "page_size": {"type": "integer"}, "items": {"type": "array", "items": {"$ref": "#/components/schemas/LibraryItem"}}}}
+    item_body = {"type": "object", "properties": {
+        "ok": {"type": "boolean"}, "item": {"$ref": "#/components/schemas/LibraryItem"},
+        "suggestions": {"type": "array", "items": {"type": "object"}}}}
     return {
+        "/api/market": {"get": {
+            "summary": "The public catalogue: listed items the viewer may see (anonymous: 公开 only), no contacts",
+            "operationId": "searchCatalogue",
+            "parameters": [_query(name) for name in ("q", "kind", "domain", "cooperation", "region", "since", "sort")]
+            + [_query("trl_min", "integer"), _query("page", "integer")],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": market_body}}},
+                          **ERROR_RESPONSES}}},
+        "/api/library/{item_id}": {"get": {
+            "summary": "One library item and (for owners and reviewers) its stored best matches",
+            "operationId": "getLibraryItem", "parameters": [_path_param("item_id")],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": item_body}}},
+                          **ERROR_RESPONSES}}},
+        "/api/inbox": {"get": {"summary": "The viewer's newest notices", "operationId": "listNotices",
+                               "responses": _ok("Notice", "messages", array=True)}},
         "/api/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
                                       "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
         "/api/events": {

@@ -19,6 +19,12 @@ from ..models import Capability, InboxMessage, Need
 TEXTS = {
     "request_approved": _l("您就“%(need)s ↔ %(capability)s”提交的会面申请已获组织方批准，将安排洽谈。"),
     "request_declined": _l("您就“%(need)s ↔ %(capability)s”提交的会面申请未获批准。"),
+    "library_match": _l("为您推荐：新发布的“%(item)s”与贵单位的“%(other)s”高度匹配（相似度 %(score)s）。"),
+    "library_expiring": _l("贵单位发布的“%(item)s”将于 %(until)s 到期，可在库内续期或下架。"),
+    "library_expired": _l("贵单位发布的“%(item)s”已过期，已从公开目录撤下；续期后可重新展示。"),
+    "contact_request": _l("%(requester)s 申请获取“%(item)s”的联系方式，请在该条目页面同意或拒绝。"),
+    "contact_accepted": _l("“%(item)s”的发布单位已同意您的联系申请，联系方式已在条目页面显示。"),
+    "contact_declined": _l("“%(item)s”的发布单位未同意您的联系申请。"),
 }
 
 
@@ -28,6 +34,13 @@ def notify(kind, *, org=None, user_id=None, event_id=None, link="", **params):
         raise ValueError(f"unknown notice kind {kind!r}; known: {', '.join(TEXTS)}")
     db.session.add(InboxMessage(recipient_org=org, recipient_user_id=user_id, event_id=event_id, kind=kind,
                                 params=params, link=link))
+
+
+def exists(kind, *, org=None, **params):
+    """Whether the organisation already has a notice of ``kind`` with these parameters (for once-only reminders)."""
+    rows = db.session.scalars(select(InboxMessage.params).where(InboxMessage.kind == kind,
+                                                                InboxMessage.recipient_org == org))
+    return any(all((row or {}).get(key) == value for key, value in params.items()) for row in rows)
 
 
 def _mine(viewer):
@@ -77,4 +90,20 @@ def _render(viewer, row):
         capability = db.session.scalar(select(Capability.title).where(
             Capability.capability_id == params["capability_id"], visibility.capability_clause(viewer, row.event_id)))
         params.update(need=need or params["need_id"], capability=capability or params["capability_id"])
+    if "item_id" in params:
+        params.update(_library_titles(viewer, params))
     return str(TEXTS[row.kind] % params)
+
+
+def _library_titles(viewer, params):
+    """Library item titles as far as the reader may see them (else the item number)."""
+    from ..models import LibraryItem
+    from .library import item_clause
+
+    out = {}
+    for key, name in (("item_id", "item"), ("other_id", "other")):
+        if key in params:
+            title = db.session.scalar(select(LibraryItem.title).where(LibraryItem.id == params[key],
+                                                                      item_clause(viewer)))
+            out[name] = title or f"#{params[key]}"
+    return out

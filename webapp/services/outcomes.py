@@ -13,6 +13,7 @@ from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Capability, Decision, Event, Meeting, Need, OrgHistory, Outcome
+from . import library
 
 
 def exclusions(event_id):
@@ -156,6 +157,7 @@ def add_outcome(event, form):
     db.session.add(outcome)
     if need is not None:
         _remember(need.org, capability.org, event, "signed")
+        library.record_outcome(event.id, need.need_id, capability.capability_id, "dealt")
     db.session.commit()
     return outcome
 
@@ -192,6 +194,9 @@ def record_meetings(event):
     pairs = set(db.session.execute(select(Meeting.need_org, Meeting.capability_org)
                                    .where(Meeting.event_id == event.id)).all())
     added = sum(_remember(n, c, event, "met") for n, c in sorted(pairs))
+    for need_id, capability_id in db.session.execute(select(Meeting.need_id, Meeting.capability_id)
+                                                     .where(Meeting.event_id == event.id)).all():
+        library.record_outcome(event.id, need_id, capability_id, "matched")
     db.session.commit()
     return added
 

@@ -1,14 +1,14 @@
 """Event day: phases and wish weight on events; wishes, check-ins, meeting marks (no-shows) and meeting feedback.
 
 Revision ID: 0009_event_day
-Revises: 0007
+Revises: 0008_market
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0009_event_day'
-down_revision = '0007'
+down_revision = '0008_market'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,96 @@
+"""Matching as items arrive (matcher.standing): incremental lists equal a full recomputation's top-k."""
+import numpy as np
+import pytest
+
+from matcher import CLASSIFICATIONS, CLEARANCES, InputError, StandingMatches
+
+
+def unit(rng, n, dim):
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def oracle(items, top_k):
+    """Brute force over every active pair with the rule (other organisation, tiers both ways)."""
+    out = {}
+    for key, (side, vector, level, org, org_level) in items.items():
+        scored = []
+        for other_key, (other_side, other_vector, other_level, other_org, other_org_level) in items.items():
+            if other_side != side and other_org != org and other_level <= org_level and level <= other_org_level:
+                scored.append((float(vector @ other_vector), other_key[1]))
+        out[key] = sorted(scored, key=lambda x: (-x[0], str(x[1])))[:top_k]
+    return out
+
+
+def assert_equal_lists(library, items, top_k):
+    expected = oracle(items, top_k)
+    assert set(library.matches_) == set(expected)
+    for key, entries in expected.items():
+        got = library.matches_[key]
+        assert [i for _, i in got] == [i for _, i in entries], key
+        np.testing.assert_allclose([s for s, _ in got], [s for s, _ in entries], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("top_k", [3, 7])
+def test_incremental_equals_full_recomputation_through_publish_and_withdraw(top_k):
+    rng = np.random.default_rng(7)
+    dim, n = 16, 120
+    vectors = unit(rng, n, dim)
+    library, items = StandingMatches(dim, top_k=top_k), {}
+    tiers = list(CLASSIFICATIONS.values())
+    for i in range(n):
+        side = "need" if i % 2 else "capability"
+        key = (side, f"{side[0]}{i}")
+        org_level = int(rng.choice(list(CLEARANCES.values())))
+        items[key] = (side, vectors[i], int(rng.choice(tiers)), f"org{i % 9}", org_level)
+        library.publish(side, key[1], vectors[i], level=items[key][2], org=items[key][3], org_level=org_level)
+        if i % 17 == 16:  # withdraw a random earlier item now and then
+            gone = list(items)[int(rng.integers(len(items)))]
+            library.withdraw(*gone)
+            del items[gone]
+    assert_equal_lists(library, items, top_k)
+    # Republishing a withdrawn-and-changed item replaces it everywhere.
+    key = next(iter(items))
+    side, _vector, level, org, org_level = items[key]
+    items[key] = (side, vectors[-1], level, org, org_level)
+    library.publish(side, key[1], vectors[-1], level=level, org=org, org_level=org_level)
+    assert_equal_lists(library, items, top_k)
+
+
+def test_new_item_enters_the_right_lists_and_a_withdrawn_one_leaves_them():
+    library = StandingMatches(2, top_k=1)
+    library.publish("need", "N1", [1, 0], level=0, org="甲企业", org_level=0)
+    library.publish("capability", "C1", [0, 1], level=0, org="子研究所", org_level=0)
+    assert library.matches_[("need", "N1")] == [(0.0, "C1")]
+    entered = library.publish("capability", "C2", [1, 0], level=0, org="丑研究所", org_level=0)
+    assert entered == [("N1", 1.0)] and library.matches_[("need", "N1")] == [(1.0, "C2")]
+    # A classified capability never enters the list of a need whose organisation may not see it.
+    assert library.publish("capability", "C3", [1, 0], level=CLASSIFICATIONS["机密"], org="寅大学", org_level=0) == []
+    library.withdraw("capability", "C2")
+    assert library.matches_[("need", "N1")] == [(0.0, "C1")]
+    with pytest.raises(InputError, match="C2"):
+        library.withdraw("capability", "C2")
+
+
+def test_build_equals_publishing_one_by_one_and_later_publishes_stay_exact():
+    rng = np.random.default_rng(3)
+    dim, n = 12, 80
+    vectors = unit(rng, n + 10, dim)
+    items, columns = {}, {"need": {k: [] for k in ("ids", "vectors", "levels", "orgs", "org_levels")},
+                          "capability": {k: [] for k in ("ids", "vectors", "levels", "orgs", "org_levels")}}
+    for i in range(n):
+        side = "need" if i % 3 else "capability"
+        level, org, org_level = int(rng.integers(0, 3)), f"org{i % 7}", int(rng.integers(0, 4))
+        items[(side, f"x{i}")] = (side, vectors[i], level, org, org_level)
+        for name, value in zip(("ids", "vectors", "levels", "orgs", "org_levels"),
+                               (f"x{i}", vectors[i], level, org, org_level)):
+            columns[side][name].append(value)
+    library = StandingMatches(dim, top_k=5).build(columns["need"], columns["capability"], block_size=7)
+    assert_equal_lists(library, items, 5)
+    for i in range(n, n + 10):
+        side = "capability" if i % 2 else "need"
+        items[(side, f"x{i}")] = (side, vectors[i], 0, "new", 3)
+        library.publish(side, f"x{i}", vectors[i], level=0, org="new", org_level=3)
+    library.withdraw("need", "x1")
+    del items[("need", "x1")]
+    assert_equal_lists(library, items, 5)

@@ -1,0 +1,160 @@
+"""Challenge calls (揭榜挂帅): a poster (an enterprise, or the bureau) sets a problem, institutes propose.
+
+A call is open information (the poster declares it holds nothing classified): every logged-in
+member sees it. A proposal is seen by the proposing organisation, the poster and reviewers only.
+The poster shortlists and picks one proposal (the call then closes). The engine suggests
+institutes to invite from their listed 公开 achievements in the library, so a classified item
+never shapes a suggestion.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.exceptions import Conflict, Forbidden, NotFound
+
+from matcher import DOMAINS
+
+from .. import visibility
+from ..db import db
+from ..errors import ValidationFailed
+from ..models import ChallengeCall, Proposal
+from .library import is_reviewer
+
+#: The poster name of calls the bureau posts itself.
+BUREAU = "区科学技术局"
+PROPOSAL_STATUSES = {"submitted": _l("已提交"), "shortlisted": _l("入围"), "picked": _l("揭榜成功"),
+                     "declined": _l("未入选")}
+
+
+def calls(viewer):
+    """Calls a logged-in viewer may see (all of them; none for anonymous viewers), newest first."""
+    if viewer.user_id is None and not viewer.everything:
+        return []
+    return db.session.scalars(select(ChallengeCall).order_by(ChallengeCall.id.desc())).all()
+
+
+def get_call(viewer, call_id):
+    call = db.session.get(ChallengeCall, call_id)
+    if call is None or (viewer.user_id is None and not viewer.everything):
+        raise NotFound()
+    return call
+
+
+def is_poster(viewer, call):
+    if call.org == BUREAU:
+        return is_reviewer(viewer)
+    return viewer.role in visibility.MEMBER_ROLES and viewer.org == call.org
+
+
+def create(viewer, form):
+    """Post a call: enterprise members for their organisation, reviewers for the bureau."""
+    if viewer.role == "enterprise" and viewer.org:
+        org = viewer.org
+    elif is_reviewer(viewer):
+        org = BUREAU
+    else:
+        raise Forbidden(str(_l("揭榜挂帅由企业成员或科技局发布。")))
+    problems = []
+    title, requirements = (form.get("title") or "").strip(), (form.get("requirements") or "").strip()
+    domain, budget = (form.get("domain") or "").strip(), (form.get("budget") or "").strip()[:100]
+    if not title or len(title) > 500:
+        problems.append({"field": "title", "message": str(_l("名称不能为空，且不超过 500 字。"))})
+    if domain and domain not in DOMAINS:
+        problems.append({"field": "domain", "value": domain, "allowed": list(DOMAINS),
+                         "message": str(_l("所属领域须为：%(allowed)s。", allowed="、".join(DOMAINS)))})
+    try:
+        deadline = dt.date.fromisoformat((form.get("deadline") or "").strip())
+        if deadline <= dt.date.today():
+            raise ValueError
+    except ValueError:
+        deadline = None
+        problems.append({"field": "deadline", "value": form.get("deadline"),
+                         "message": str(_l("截止日期须为今天之后的日期。"))})
+    if form.get("declared") != "1":
+        problems.append({"field": "declared", "message": str(_l("发布前须声明：本条信息不含涉密内容。"))})
+    if problems:
+        raise ValidationFailed(str(_l("表单有 %(n)s 处错误，请修改后重新保存。", n=len(problems))), problems)
+    call = ChallengeCall(org=org, title=title, requirements=requirements[:20000], budget=budget, domain=domain,
+                         deadline=deadline, created_by=viewer.user_id)
+    db.session.add(call)
+    db.session.commit()
+    return call
+
+
+def proposals(viewer, call):
+    """Proposals the viewer may see: all for the poster and reviewers, else the viewer's organisation's own."""
+    query = select(Proposal).where(Proposal.call_id == call.id).order_by(Proposal.id)
+    if not (is_poster(viewer, call) or is_reviewer(viewer)):
+        if not viewer.org:
+            return []
+        query = query.where(Proposal.org == viewer.org)
+    return db.session.scalars(query).all()
+
+
+def propose(viewer, call, form):
+    """An institute member answers an open call before its deadline (once per organisation)."""
+    if viewer.role != "institute" or not viewer.org:
+        raise Forbidden(str(_l("只有院所成员可以揭榜。")))
+    if call.status != "open" or call.deadline < dt.date.today():
+        raise Conflict(str(_l("该榜单已截止。")))
+    if db.session.scalar(select(Proposal.id).where(Proposal.call_id == call.id, Proposal.org == viewer.org)):
+        raise Conflict(str(_l("贵单位已提交过方案。")))
+    summary = (form.get("summary") or "").strip()
+    if not summary:
+        raise ValidationFailed(str(_l("请填写方案概要。")), [{"field": "summary"}])
+    proposal = Proposal(call_id=call.id, org=viewer.org, summary=summary[:20000],
+                        contact=(form.get("contact") or "").strip()[:200])
+    db.session.add(proposal)
+    db.session.commit()
+    return proposal
+
+
+def decide(viewer, call, proposal_id, status):
+    """The poster shortlists, picks (closing the call) or declines a proposal."""
+    if not is_poster(viewer, call):
+        raise Forbidden()
+    proposal = db.session.scalar(select(Proposal).where(Proposal.id == proposal_id, Proposal.call_id == call.id))
+    if proposal is None:
+        raise NotFound()
+    if status not in ("shortlisted", "picked", "declined") or call.status != "open":
+        raise Conflict(str(_l("当前状态下不能执行此操作。")))
+    proposal.status = status
+    if status == "picked":
+        call.status = "closed"
+    db.session.commit()
+    return proposal
+
+
+def suggest_institutes(viewer, call, *, top_k=5):
+    """Institutes to invite: organisations whose listed 公开 achievements best match the call, best first.
+
+    Returns
+    -------
+    list of (str, float)
+        Organisation and its best similarity (only for the poster and reviewers).
+    """
+    from . import library_matching
+    from .library_matching import _library, encode
+
+    if not (is_poster(viewer, call) or is_reviewer(viewer)):
+        return []
+    probe = type("Probe", (), {"title": call.title, "keywords": call.domain, "description": call.requirements,
+                               "kind": "need"})()
+    vector = encode([probe])[0]
+    with library_matching._LOCK:
+        side = _library().sides["capability"]
+        n = len(side.ids)
+        if not n:
+            return []
+        names = {code: name for name, code in _library()._org_codes.items()}
+        public = side.active[:n] & (side.levels[:n] == 0)
+        scores = side.vectors[:n] @ vector
+        best = {}
+        for position in np.flatnonzero(public):
+            org = names[int(side.orgs[position])]
+            if org != call.org:
+                best[org] = max(best.get(org, -1.0), float(scores[position]))
+    return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:top_k]
