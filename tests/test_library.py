@@ -317,10 +317,17 @@ def test_events_draw_from_the_library_and_results_flow_back(market):
                                   data={"item_ids": [need, capability]}).status_code == 404  # not its event
     assert clients["ent"].post(f"/events/{event_id}/library/draw", data={"item_ids": [need]}).status_code == 403
     assert f"/events/{event_id}/library/draw" in text(admin, "/library")
-    assert admin.post(f"/events/{event_id}/library/draw", data={"item_ids": [need, capability]}).status_code == 302
     from webapp.db import db
-    from webapp.models import Capability, Need
+    from webapp.models import Capability, Event, Need
     from webapp.services import library, outcomes
+
+    def data_version():
+        with app.app_context():
+            return db.session.get(Event, event_id).data_version
+
+    before = data_version()
+    assert admin.post(f"/events/{event_id}/library/draw", data={"item_ids": [need, capability]}).status_code == 302
+    assert data_version() > before  # the event's cached pages are invalidated (tests/test_changes.py)
 
     with app.app_context():
         drawn = db.session.query(Capability).filter_by(event_id=event_id).one()
