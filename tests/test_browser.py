@@ -256,5 +256,6 @@ def test_organiser_flow_in_chromium(server, page, tmp_path):
     page.get_by_role("link", name="English").click()
     page.get_by_role("heading", name="Search by description").wait_for()
     page.goto(event_url)
-    page.get_by_text("By domain").wait_for()
+    page.get_by_role("heading", name="By domain", exact=True).wait_for()
+    page.get_by_role("heading", name="Signed projects by domain").wait_for()  # the report charts, in English too
     shot(page, "dashboard-english")
