@@ -8,31 +8,20 @@ import io
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import openpyxl
 import pytest
+from browser_helpers import chromium, serve
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS_COPY = Path("/tmp/webshots")
 USERNAME, PASSWORD = "browser-admin", "browser-password-1"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -43,48 +32,22 @@ def server(tmp_path):
     # Plain http on loopback: the test server turns off the Secure cookie flag.
     (instance / "config.py").write_text("SECRET_KEY = 'browser-test'\nMATCHER_WEIGHTS = {'semantic': 0.0}\n"
                                         "SESSION_COOKIE_SECURE = False\n")
-    port = free_port()
     env = dict(os.environ, WEBAPP_INSTANCE_PATH=str(instance), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "create-user", USERNAME, "--role", "admin",
                     "--password-stdin"], input=PASSWORD + "\n", text=True, cwd=ROOT, env=env, check=True)
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "waitress", "--host=127.0.0.1", f"--port={port}",
-                                "--call", "webapp:create_app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    with serve(instance, tmp_path / "server.log") as base:
+        yield base
 
 
 @pytest.fixture
 def page(tmp_path):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        message = "Debian chromium not installed: apt-get install -y chromium"
-        if os.environ.get("CI"):  # .ci/run installs it, so its absence there is a failure
-            pytest.fail(message)
-        pytest.skip(message)
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True,
                                       locale="zh-CN")
         page = context.new_page()
         page.set_default_timeout(30_000)
         yield page
         context.close()
-        browser.close()
 
 
 class Shots:
