@@ -186,16 +186,20 @@ class _ExactTier:
         for start in range(0, n, _BLOCK):
             scores = queries[start:start + _BLOCK] @ self.vectors.T
             rows = np.arange(len(scores))[:, None]
-            top = np.argpartition(-scores, width - 1, axis=1)[:, :width] if width < self.size else \
-                np.broadcast_to(np.arange(self.size), scores.shape)
+            if width + depth < self.size:
+                # One partition finds both ends: the least similar at the front, the most at the back.
+                kth = (depth - 1, self.size - width) if depth else self.size - width
+                parted = np.argpartition(scores, kth, axis=1)
+                top, bottom = parted[:, self.size - width:], parted[:, :depth]
+            else:
+                top = np.argsort(-scores, axis=1, kind="stable")
+                bottom = top[:, ::-1]
             order = np.argsort(-scores[rows, top], axis=1, kind="stable")
             top = np.take_along_axis(top, order, axis=1)
-            labels[start:start + len(scores), :width] = self.labels[top]
-            similarities[start:start + len(scores), :width] = scores[rows, top]
+            labels[start:start + len(scores), :width] = self.labels[top[:, :width]]
+            similarities[start:start + len(scores), :width] = scores[rows, top[:, :width]]
             if depth:
-                bottom = np.argpartition(scores, depth - 1, axis=1)[:, :depth] if depth < self.size else \
-                    np.broadcast_to(np.arange(self.size), scores.shape)
-                farthest[start:start + len(scores), :depth] = self.labels[bottom]
+                farthest[start:start + len(scores), :depth] = self.labels[bottom[:, :depth]]
         return (labels, similarities, farthest) if far else (labels, similarities)
 
     def save(self, path):

@@ -138,7 +138,7 @@ def semantic_z(problem, rows, semantic):
             continue
         at = levels == level
         mean[at] = vectors[at] @ moments[0]
-        spread[at] = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", vectors[at], moments[1], vectors[at]), 1e-12))
+        spread[at] = np.sqrt(np.maximum(((vectors[at] @ moments[1]) * vectors[at]).sum(axis=1), 1e-12))
     return ((semantic - mean[:, None]) / spread[:, None]).astype(np.float32)
 
 

@@ -34,6 +34,9 @@ N_PROBES = 16
 SELECTIVE_SHARE = 0.05
 #: Documents proposed by the selective terms per lexical candidate kept (after exact BM25).
 LEXICAL_DEPTH = 4
+#: A query walks the posting lists of at most this many of its selective terms, those of the
+#: highest IDF × count (None: all of them).
+QUERY_TERMS = 32
 #: Neighbour profiles keep the top k (up to 50); their candidates go this many times deeper.
 PROFILE_DEPTH = 4
 
@@ -93,8 +96,9 @@ class CandidateSearch:
                 near, _, far = self.vectors.search(query_vectors, n, tier, far=N_FAR)
                 parts += [self._at(near), self._at(far)]
         # Selective terms propose LEXICAL_DEPTH × n documents; exact BM25 (all terms) keeps the best n.
+        walked = self.walked_terms(query_terms)
         lexical, _ = kernels.lexical_top_k(
-            query_terms.indptr, query_terms.indices, query_terms.data, self.selective, self.terms.indptr,
+            walked.indptr, walked.indices, walked.data, self.selective, self.terms.indptr,
             self.terms.indices, self.terms.data, candidate_levels, np.full(n_queries, level, dtype=np.int8),
             self.problem.shape[1], LEXICAL_DEPTH * n, kernels.chunks(n_queries))
         exact = self.pair_lexical(query_terms, np.arange(n_queries), lexical)
@@ -105,6 +109,20 @@ class CandidateSearch:
         probes = np.concatenate([self.probes[tier] for tier in visible])
         parts.append(np.broadcast_to(probes, (n_queries, len(probes))))
         return unique_rows(np.hstack(parts))
+
+    def walked_terms(self, query_terms):
+        """Each query's selective terms, at most :data:`QUERY_TERMS` of the highest IDF × count."""
+        if QUERY_TERMS is None:
+            return query_terms
+        query_terms = sp.csr_matrix(query_terms)
+        rows = np.repeat(np.arange(query_terms.shape[0]), np.diff(query_terms.indptr))
+        impact = query_terms.data * self.problem.index.idf_[query_terms.indices] * self.selective[query_terms.indices]
+        order = np.lexsort((-impact, rows))
+        starts = query_terms.indptr[:-1][rows[order]]
+        keep = order[(np.arange(len(order)) - starts < QUERY_TERMS) & (impact[order] > 0)]
+        keep.sort()
+        return sp.csr_matrix((query_terms.data[keep], (rows[keep], query_terms.indices[keep])),
+                             shape=query_terms.shape)
 
     def _at(self, labels):
         return np.where(labels >= 0, self.position[np.maximum(labels, 0)], -1)

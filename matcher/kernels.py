@@ -43,6 +43,11 @@ def lexical_top_k(query_indptr, query_indices, query_data, selective, term_indpt
             found = touched[:n_touched]
             values = total[found]
             if n_touched > k:
+                # The k-th largest value bounds the winners; a stable sort of those alone gives
+                # the same order (ties by first touch) as sorting every touched document.
+                bound = np.partition(values, n_touched - k)[n_touched - k]
+                keep = np.flatnonzero(values >= bound)
+                found, values = found[keep], values[keep]
                 order = np.argsort(-values, kind="mergesort")[:k]
             else:
                 order = np.argsort(-values, kind="mergesort")

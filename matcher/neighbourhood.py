@@ -47,6 +47,8 @@ def query_weights(texts, weight):
     >>> [round(float(w), 2) for w in query_weights(["碳化硅", ""], 0.8)]
     [0.08, 0.0]
     """
+    if not weight:
+        return np.zeros(len(texts), dtype=np.float32)
     lengths = np.array([len(analyse(text, ngram_range=(1, 1))) for text in texts], dtype=np.float32)
     return (weight * np.minimum(1.0, lengths / SATURATION_TERMS)).astype(np.float32)
 
