@@ -10,10 +10,11 @@ A block of query rows is scored against every candidate at once, so memory is
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .neighbourhood import neighbour_profiles, query_similarity
 from .taxonomy import DOMAINS
@@ -51,6 +52,9 @@ class Problem:
     backgrounds : dict, optional
         Filled on first use by :func:`semantic_z`: mean and covariance of the
         candidate vectors each visibility group may see.
+
+    ``query_terms`` are reweighted on construction so that each query's BM25 uses the
+    IDF of the candidates it may see (:meth:`visible_terms`).
     """
 
     query_texts: list
@@ -68,10 +72,51 @@ class Problem:
     weights: dict
     mixing: np.ndarray
     backgrounds: dict = None
+    term_scales: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.query_terms = self.visible_terms(self.query_terms, self.rules.query_levels)
 
     @property
     def shape(self):
         return len(self.query_texts), len(self.candidate_texts)
+
+    def visible_terms(self, terms, levels):
+        """``terms`` rows reweighted so that BM25 counts IDF over the candidates each row may see.
+
+        The index's document weights carry the IDF of every candidate; multiplying a
+        row's term counts by ``idf_visible / idf_all`` gives exactly the BM25 of an index
+        of the visible candidates, so a hidden candidate's words change no statistic of a
+        query that may not see it.
+
+        Parameters
+        ----------
+        terms : scipy.sparse.csr_matrix, shape (n_rows, n_terms)
+        levels : int or numpy.ndarray of int, shape (n_rows,)
+            Tier level of each row (or one for all).
+        """
+        levels = np.broadcast_to(np.asarray(levels), (terms.shape[0],))
+        candidate_levels = self.rules.candidate_levels
+        if not len(candidate_levels) or np.all(candidate_levels <= levels.min(initial=candidate_levels.max())):
+            return terms
+        terms = sp.csr_matrix(terms, dtype=np.float32, copy=True)
+        entry_levels = np.repeat(levels, np.diff(terms.indptr))
+        for level in np.unique(levels):
+            if level not in self.term_scales:
+                visible = np.flatnonzero(candidate_levels <= level)
+                self.term_scales[level] = (None if len(visible) == len(candidate_levels)
+                                           else self._visible_scale(visible))
+            scale = self.term_scales[level]
+            if scale is not None:
+                at = entry_levels == level
+                terms.data[at] *= scale[terms.indices[at]]
+        return terms
+
+    def _visible_scale(self, visible):
+        # A term no visible candidate has is unknown to such a query: weight 0, as if the
+        # index had been fitted on the visible candidates alone (no score, no ceiling).
+        seen = np.bincount(self.index.document_counts_[visible].indices, minlength=len(self.index.idf_)) > 0
+        return np.where(seen, self.index.idf_over(visible) / np.maximum(self.index.idf_, 1e-12), 0.0)
 
 
 def domain_codes(domains):
@@ -165,7 +210,7 @@ def fuse_scores(components, weights, allowed):
     return np.where(allowed, fused, -np.inf).astype(np.float32)
 
 
-def candidate_scorer(problem):
+def candidate_scorer(problem, level):
     """First-order text scores among the candidates themselves, for a few rows at a time.
 
     The lexical index was fitted on the candidate side, so it scores candidates
@@ -177,7 +222,8 @@ def candidate_scorer(problem):
     vectors = problem.candidate_vectors
 
     def scores(rows, columns):
-        block = {"lexical": problem.index.term_scores(problem.candidate_terms[rows])[:, columns]}
+        terms = problem.visible_terms(problem.candidate_terms[rows], level)
+        block = {"lexical": problem.index.term_scores(terms)[:, columns]}
         block["semantic"] = (vectors[rows] @ vectors[columns].T if vectors is not None
                              else np.zeros_like(block["lexical"]))
         return fuse_scores(block, text_only, np.ones(block["lexical"].shape, dtype=bool))
@@ -203,8 +249,8 @@ def neighbourhoods(problem, *, chunk_size=1024):
     """Neighbour profiles of each visibility group's candidates: ``{levels: (columns, profiles)}``."""
     if not (problem.weights["neighbourhood"] and all(problem.shape)):
         return {}
-    scorer = candidate_scorer(problem)
-    return {levels: (columns, neighbour_profiles(scorer, columns, chunk_size=chunk_size))
+    return {levels: (columns, neighbour_profiles(candidate_scorer(problem, max(levels)), columns,
+                                                 chunk_size=chunk_size))
             for levels, columns in visibility_groups(problem.rules).values() if len(columns)}
 
 

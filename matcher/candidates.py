@@ -200,10 +200,10 @@ def neighbour_profiles(search, columns, level, *, block_size=512, progress=None)
     for start in range(0, len(columns), block_size):
         rows = columns[start:start + block_size]
         vectors = problem.candidate_vectors[rows] if problem.candidate_vectors is not None else None
-        proposed = search.propose(vectors, problem.candidate_terms[rows], level,
-                                  max(search.n, PROFILE_DEPTH * k))
-        block = components_at(search, rows, proposed, query_vectors=vectors, query_terms=problem.candidate_terms,
-                              term_rows=rows, text_only=True)
+        terms = problem.visible_terms(problem.candidate_terms[rows], level)
+        proposed = search.propose(vectors, terms, level, max(search.n, PROFILE_DEPTH * k))
+        block = components_at(search, rows, proposed, query_vectors=vectors, query_terms=terms,
+                              term_rows=np.arange(len(rows)), text_only=True)
         values = blockwise.fuse_scores(block, text_only, proposed >= 0)
         parts.append(rank_profile_rows(values, proposed, k, n_candidates))
         if progress is not None:

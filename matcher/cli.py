@@ -61,15 +61,17 @@ def rank(needs, capabilities, top_k, model, direction, lexical_only, output):
 @click.option("--address", default=None, help="Ray cluster address (ray://HOST:10001 or auto); default: local Ray.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Ray workers (one model each).")
 @click.option("--threads-per-worker", default=1, show_default=True, type=click.IntRange(min=1))
-def encode(records, kind, model, address, workers, threads_per_worker):
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Embedding cache to fill (default: $MATCHER_CACHE_DIR or ~/.cache/matcher).")
+def encode(records, kind, model, address, workers, threads_per_worker, cache_dir):
     """Encode RECORDS (CSV, XLSX or JSON) into the embedding cache on Ray workers (pip install '.[cluster]')."""
     from .distributed import encode_catalogue
     from .records import record_texts
 
     frame = (load_needs if kind == "need" else load_capabilities)(records)
     done = encode_catalogue(record_texts(frame), role="query" if kind == "need" else "passage", model=model,
-                            address=address, workers=workers, threads_per_worker=threads_per_worker,
-                            show_progress=True)
+                            cache_dir=cache_dir, address=address, workers=workers,
+                            threads_per_worker=threads_per_worker, show_progress=True)
     click.echo(f"encoded {done} of {len(frame)} {kind} texts (the rest were cached)")
 
 

@@ -123,3 +123,69 @@ def pair_vector_dots(query_vectors, vectors, candidates):  # pragma: no cover - 
                 total += query_vectors[i, d] * vectors[column, d]
             out[i, j] = total
     return out
+
+
+@numba.njit(cache=True, inline="always")
+def _sift_down(values, labels, size, at, sign):  # pragma: no cover - compiled
+    # Heap with the smallest sign·value at the root (sign 1: a min-heap of the best so far).
+    while True:
+        child = 2 * at + 1
+        if child >= size:
+            return
+        if child + 1 < size and sign * values[child + 1] < sign * values[child]:
+            child += 1
+        if sign * values[child] >= sign * values[at]:
+            return
+        values[at], values[child] = values[child], values[at]
+        labels[at], labels[child] = labels[child], labels[at]
+        at = child
+
+
+@numba.njit(parallel=True, cache=True)
+def row_extremes(scores, k, far):  # pragma: no cover - compiled
+    """Per row, the columns of the ``k`` largest scores (best first) and of the ``far`` smallest.
+
+    One pass over each row with a bounded heap per end (rows in parallel): most
+    entries are compared with the heap's root and dropped, which is several times
+    cheaper than ``argpartition``'s selection on a copy. Needs ``k + far <= n_columns``.
+    """
+    n_rows, n_columns = scores.shape
+    top = np.empty((n_rows, k), dtype=np.int64)
+    bottom = np.empty((n_rows, far), dtype=np.int64)
+    for row in numba.prange(n_rows):
+        values = scores[row]
+        best = np.empty(k, dtype=scores.dtype)
+        best_at = np.empty(k, dtype=np.int64)
+        worst = np.empty(far, dtype=scores.dtype)
+        worst_at = np.empty(far, dtype=np.int64)
+        for i in range(k):
+            best[i], best_at[i] = values[i], i
+        for i in range(k // 2 - 1, -1, -1):
+            _sift_down(best, best_at, k, i, 1.0)
+        for i in range(far):
+            worst[i], worst_at[i] = values[i], i
+        for i in range(far // 2 - 1, -1, -1):
+            _sift_down(worst, worst_at, far, i, -1.0)
+        for column in range(k, n_columns):
+            value = values[column]
+            if value > best[0]:
+                best[0], best_at[0] = value, column
+                _sift_down(best, best_at, k, 0, 1.0)
+        for column in range(far, n_columns):
+            value = values[column]
+            if far and value < worst[0]:
+                worst[0], worst_at[0] = value, column
+                _sift_down(worst, worst_at, far, 0, -1.0)
+        order = np.argsort(-best, kind="mergesort")
+        # Ties in value go to the lower column, as a stable sort of the whole row would.
+        for i in range(k):
+            top[row, i] = best_at[order[i]]
+        start = 0
+        while start < k:
+            end = start + 1
+            while end < k and best[order[end]] == best[order[start]]:
+                end += 1
+            top[row, start:end] = np.sort(top[row, start:end])
+            start = end
+        bottom[row] = worst_at
+    return top, bottom

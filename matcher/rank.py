@@ -302,11 +302,23 @@ def rank_pairs(needs, capabilities, *, top_k=10, direction="need", embedder=None
 
 
 def rank_organisations(needs, capabilities, *, top_k=5, direction="need", embedder=None, weights=None,
-                       exclude=None, scores=None):
+                       exclude=None, scores=None, large_threshold=LARGE_THRESHOLD, depth=None, show_progress=None):
     """Organisation-level view: the best partner organisations per need (or capability).
 
     An institute's score for a need is its best capability's score; its matching
     capabilities are listed best first.
+
+    Parameters
+    ----------
+    large_threshold : int, default :data:`LARGE_THRESHOLD`
+        Above this many pairs the partners come from :func:`search_pairs` (bounded
+        memory) instead of every pair of a dense :class:`ScoreMatrix`.
+    depth : int, optional
+        On the large path, the pairs per query aggregated (default ``max(50, 10 · top_k)``).
+        The organisations ranked are exactly the dense path's whenever a query's ``depth``
+        best pairs span at least ``top_k`` organisations (an organisation outside them
+        scores at most the ``depth``-th pair); their lists and counts then hold the
+        partner's records among those ``depth`` pairs only.
 
     Returns
     -------
@@ -315,10 +327,15 @@ def rank_organisations(needs, capabilities, *, top_k=5, direction="need", embedd
         n_capabilities``; ``direction="capability"``: ``capability_id, need_org, rank,
         score, need_ids, n_needs``.
     """
+    _check_top_k(top_k)
     needs, capabilities = _prepare(needs, "need"), _prepare(capabilities, "capability")
-    scores = _scores_for(needs, capabilities, scores, embedder=embedder, weights=weights, exclude=exclude,
-                         direction=direction)
-    pairs = scores.top_k(scores.values.shape[1 if direction == "need" else 0])
+    if scores is None and len(needs) * len(capabilities) > large_threshold:
+        pairs = search_pairs(needs, capabilities, top_k=depth or max(50, 10 * int(top_k)), direction=direction,
+                             embedder=embedder, weights=weights, exclude=exclude, show_progress=show_progress)
+    else:
+        scores = _scores_for(needs, capabilities, scores, embedder=embedder, weights=weights, exclude=exclude,
+                             direction=direction)
+        pairs = scores.top_k(scores.values.shape[1 if direction == "need" else 0])
     query, partner, side = (("need_id", "capability_id", capabilities) if direction == "need"
                             else ("capability_id", "need_id", needs))
     org_column = "capability_org" if direction == "need" else "need_org"
@@ -354,16 +371,29 @@ def _problem(needs, capabilities, *, embedder, weights, exclude, direction):
         vectors = {"need": embedder.encode(texts["need"], role="query"),
                    "capability": embedder.encode(texts["capability"], role="passage")}
     rules = pair_rules(needs, capabilities, exclude=exclude)
+    oriented = rules if direction == "need" else rules.transpose()
     query, candidate = ("need", "capability") if direction == "need" else ("capability", "need")
     frames = {"need": needs, "capability": capabilities}
-    index = BM25().fit(texts[candidate])
+    index = BM25().fit(texts[candidate], background=_seen_by_all(oriented))
     return blockwise.Problem(
         texts[query], texts[candidate], vectors[query], vectors[candidate], index,
         index.query_terms(texts[query]), index.document_counts_,
         blockwise.domain_codes(frames[query]["domain"]), blockwise.domain_codes(frames[candidate]["domain"]),
         frames[query]["domain_inferred"].to_numpy(dtype=bool), frames[candidate]["domain_inferred"].to_numpy(dtype=bool),
-        rules if direction == "need" else rules.transpose(), weights,
+        oriented, weights,
         query_weights(texts[query], weights["neighbourhood"]))
+
+
+def _seen_by_all(rules):
+    """Candidates every query that sees any candidate may see (their lengths set BM25's average).
+
+    Queries that see nothing are left out: they are never scored.
+    """
+    for level in np.unique(rules.query_levels):
+        visible = np.flatnonzero(rules.candidate_levels <= level)
+        if len(visible):
+            return visible
+    return None
 
 
 def _routed(embedder, texts):

@@ -61,3 +61,29 @@ def test_demo_with_default_model(tmp_path):
     pairs = pd.read_excel(out, dtype={"need_id": str, "capability_id": str})
     assert set(pairs["need_id"]) == set(needs["id"]) and len(pairs) == len(needs) * 5
     assert pairs["score_semantic"].between(-1, 1).all() and pairs["score_semantic"].std() > 0
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::ResourceWarning")
+def test_encode_fills_the_cache_once_and_names_bad_input(tmp_path):
+    pytest.importorskip("ray", reason="Ray is the optional 'cluster' extra (make setup installs it)")
+    from matcher import Embedder, load_capabilities
+    from matcher.records import record_texts
+
+    records = tmp_path / "capabilities.csv"
+    pd.read_csv(SAMPLE / "capabilities.csv", dtype=str).head(5).to_csv(records, index=False)
+    cache = tmp_path / "cache"
+    command = ["encode", str(records), "--kind", "capability", "--workers", "1", "--cache-dir", str(cache)]
+    first = CliRunner().invoke(cli, command)
+    assert first.exit_code == 0, first.output
+    assert "encoded 5 of 5 capability texts" in first.output
+    again = CliRunner().invoke(cli, command)
+    assert "encoded 0 of 5 capability texts" in again.output
+    cached = Embedder(cache_dir=cache)
+    cached.encode(record_texts(load_capabilities(records)), role="passage")
+    assert cached.n_encoded_ == 0  # the ranking reads what the command wrote
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text("id,org,title\nc1,,\n", encoding="utf-8")
+    bad = CliRunner().invoke(cli, ["encode", str(broken), "--cache-dir", str(cache)])
+    assert bad.exit_code != 0 and "broken.csv" in bad.output and "Traceback" not in bad.output

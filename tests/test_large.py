@@ -106,6 +106,31 @@ def test_a_hidden_capability_has_no_influence_on_uncleared_needs(sample, n_candi
     assert not before.equals(after)  # cleared needs do see them
 
 
+@pytest.mark.parametrize("n_candidates", [None, 6, "dense"])
+def test_a_hidden_capability_s_words_change_no_bm25_statistic_of_uncleared_needs(sample, n_candidates):
+    # Classified capabilities are rewritten to repeat uncleared needs' own words: with IDF or the
+    # average length counted over every capability, every uncleared need's lexical scores would move.
+    needs, capabilities, _ = sample
+    secret = capabilities["classification"] != "公开"
+    uncleared = needs["clearance"] == "无"
+    rewritten = capabilities.copy()
+    words = "".join(needs.loc[uncleared, "description"].head(5))
+    rewritten.loc[secret, "description"] = [words * (1 + i % 3) for i in range(int(secret.sum()))]
+
+    def ranked(caps):
+        if n_candidates == "dense":
+            return _dense_top_k(needs, caps, 8, weights=LEXICAL)
+        return search_pairs(needs, caps, top_k=8, n_candidates=n_candidates, block_size=17, weights=LEXICAL)
+
+    before, after = ranked(capabilities), ranked(rewritten)
+    pick = lambda frame: frame[frame["need_id"].isin(needs.loc[uncleared, "id"])].reset_index(drop=True)  # noqa: E731
+    assert len(pick(before))
+    pd.testing.assert_frame_equal(pick(before), pick(after))
+    cleared = lambda frame: frame[~frame["need_id"].isin(needs.loc[uncleared, "id"])]  # noqa: E731
+    assert not cleared(before)["score_lexical"].reset_index(drop=True).equals(
+        cleared(after)["score_lexical"].reset_index(drop=True))  # cleared needs do see them
+
+
 def test_rank_pairs_switches_to_the_large_path_past_the_threshold(sample):
     needs, capabilities, exclude = sample
     dense = matcher.rank_pairs(needs, capabilities, top_k=3, weights=LEXICAL, exclude=exclude)
@@ -227,3 +252,44 @@ def test_hnsw_past_the_ann_threshold_finds_what_exact_search_finds(sample):
     approximate = search_pairs(needs, capabilities, ann_threshold=0, **options)
     key = lambda frame: set(zip(frame["need_id"], frame["capability_id"]))  # noqa: E731
     assert len(key(exact) & key(approximate)) / len(key(exact)) >= 0.98
+
+
+@pytest.mark.parametrize("direction", ["need", "capability"])
+def test_rank_organisations_takes_the_large_path_past_the_threshold(sample, direction):
+    needs, capabilities, exclude = sample
+    options = {"top_k": 3, "weights": LEXICAL, "exclude": exclude, "direction": direction}
+    dense = matcher.rank_organisations(needs, capabilities, **options)
+    large = matcher.rank_organisations(needs, capabilities, large_threshold=0, **options)
+    assert list(large.columns) == list(dense.columns)
+    query, org = (("need_id", "capability_org") if direction == "need" else ("capability_id", "need_org"))
+    key = lambda frame: set(zip(frame[query], frame[org]))  # noqa: E731
+    assert len(key(large) & key(dense)) / len(key(dense)) >= 0.95
+    assert (large.groupby(query)["rank"].apply(lambda r: r.tolist() == list(range(1, len(r) + 1)))).all()
+    # Every listed partner record belongs to that organisation and may be paired with the query.
+    side = capabilities if direction == "need" else needs
+    owner = dict(zip(side["id"], side["org"]))
+    ids = "capability_ids" if direction == "need" else "need_ids"
+    assert all(owner[i] == row[org] for _, row in large.iterrows() for i in row[ids].split(";"))
+    allowed = matcher.score_matrix(needs, capabilities, weights=LEXICAL, exclude=exclude)
+    for _, row in large.iterrows():
+        for partner in row[ids].split(";"):
+            need, capability = (row[query], partner) if direction == "need" else (partner, row[query])
+            assert allowed.allowed[allowed.need_ids.tolist().index(need), allowed.capability_ids.tolist().index(capability)]
+
+
+@pytest.mark.parametrize("k, far", [(1, 0), (7, 3), (40, 4)])
+def test_row_extremes_finds_the_same_ends_as_a_full_sort(k, far):
+    from matcher.kernels import row_extremes
+
+    rng = np.random.default_rng(k)
+    scores = rng.standard_normal((33, 301)).astype(np.float32)
+    top, bottom = row_extremes(scores, k, far)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    np.testing.assert_array_equal(top, order[:, :k])
+    np.testing.assert_array_equal(np.sort(bottom, axis=1), np.sort(order[:, scores.shape[1] - far:], axis=1))
+    tied = np.round(scores, 1)  # many ties: the values chosen are still the k largest, best first
+    top, bottom = row_extremes(tied, k, far)
+    expected = -np.sort(-tied, axis=1)[:, :k]
+    np.testing.assert_array_equal(np.take_along_axis(tied, top, axis=1), expected)
+    np.testing.assert_array_equal(np.sort(np.take_along_axis(tied, bottom, axis=1), axis=1),
+                                  np.sort(tied, axis=1)[:, :far])
