@@ -57,6 +57,7 @@ ACCESS = {
     # its own organisation's profile (webapp.services.organisations decides which one and which fields).
     **dict.fromkeys(("organisations.index", "organisations.create", "organisations.set_tier",
                      "organisations.remove_tier", "organisations.expiring", "organisations.import_file",
+                     "organisations.import_template",
                      "api.organisations"), ORGANISER),
     **dict.fromkeys(("organisations.show", "api.organisation"), MEMBER),
     "organisations.update": PARTICIPANT,
