@@ -299,3 +299,66 @@ def test_import_template_filled_in_imports_and_its_example_passes_every_rule(tmp
     assert only_example.status_code == 422 and "只有填写示例行" in only_example.get_data(as_text=True)
     ensure_user(app, "member", "enterprise", org="东岭精密")
     assert login(app.test_client(), "member").get("/organisations/import/template.xlsx").status_code == 403
+
+
+def test_expiry_list_shows_qualification_certificates_to_those_who_see_qualifications(tmp_path):
+    from webapp_helpers import NEED_HEADER, create_event, import_file, need_row
+
+    from webapp.db import db
+    from webapp.models import Organisation
+
+    app = make_app(tmp_path)
+    admin = admin_client(app)
+    first, second = create_event(admin, "第一场"), create_event(admin, "第二场")
+    import_file(admin, first, "need", csv_bytes(NEED_HEADER, [need_row("N1", org="东岭精密"),
+                                                             need_row("N2", org="远期资质企业")]), "needs.csv")
+    import_file(admin, second, "need", csv_bytes(NEED_HEADER, [need_row("N1", org="西岭材料"),
+                                                              need_row("N2", org="撤销资质企业")]), "needs.csv")
+    today = dt.date.today()
+    officer_password = "officer-password-1"
+    ensure_user(app, "officer", "security", officer_password)
+    officer = login(app.test_client(), "officer", officer_password)
+    for name, expires in (("东岭精密", today + dt.timedelta(days=30)), ("远期资质企业", today + dt.timedelta(days=400)),
+                          ("西岭材料", today + dt.timedelta(days=60)), ("撤销资质企业", today + dt.timedelta(days=10))):
+        assert officer.post("/admin/organisations", data={"name": name, "clearance": "二级", "certificate_no": f"BM-{name}",
+                                                          "expires_on": str(expires)}).status_code == 302
+    officer.post("/admin/organisations", data={"name": "撤销资质企业", "clearance": "无"})  # withdrawn: no expiry
+    with app.app_context():  # 西岭's certificate lapsed 10 days ago (verify refuses past dates, time moves on)
+        organisation = db.session.scalar(db.select(Organisation).where(Organisation.name == "西岭材料"))
+        organisation.expires_on = today - dt.timedelta(days=10)
+        db.session.commit()
+    with app.app_context():
+        dongling = db.session.scalar(db.select(Organisation.id).where(Organisation.name == "东岭精密"))
+    admin.post(f"/organisations/{dongling}/tiers", data={"tier": "高新技术企业", "number": "GR202332001234",
+                                                         "valid_from": str(today - dt.timedelta(days=1000)),
+                                                         "valid_until": str(today + dt.timedelta(days=20))})
+    ensure_user(app, "bureau", "organiser", event_ids=[first])
+    ensure_user(app, "member", "enterprise", org="东岭精密")
+    ensure_user(app, "analyst", "analyst")
+
+    def sections(client):
+        response = client.get("/organisations/expiring")
+        page = response.get_data(as_text=True)
+        qualifications = page.split('id="expiring-qualifications"')[1] if response.status_code == 200 else ""
+        return response.status_code, ('id="expiring-tiers"' in page), qualifications
+
+    status, tiers, listed = sections(officer)  # every organisation's certificate, no tier section
+    assert status == 200 and not tiers
+    assert "BM-东岭精密" in listed and "BM-西岭材料" in listed and "已过期 10 天" in listed
+    assert listed.index("西岭材料") < listed.index("东岭精密")  # soonest first
+    assert "远期资质企业" not in listed and "撤销资质企业" not in listed  # outside the window; withdrawn
+    status, tiers, listed = sections(login(app.test_client(), "bureau"))  # organiser of the first event only
+    assert status == 200 and tiers and "BM-东岭精密" in listed and "西岭材料" not in listed
+    status, tiers, listed = sections(admin)
+    assert status == 200 and tiers and "BM-东岭精密" in listed and "BM-西岭材料" in listed
+    assert "GR202332001234" in admin.get("/organisations/expiring").get_data(as_text=True)
+    for username in ("member", "analyst"):
+        assert sections(login(app.test_client(), username))[0] == 403
+    from webapp.services import qualifications
+    from webapp.visibility import ANONYMOUS, SYSTEM
+
+    with app.app_context():
+        assert [(o.name, left) for o, left in qualifications.expiring(SYSTEM, today=today)] == [
+            ("西岭材料", -10), ("东岭精密", 30)]
+        assert qualifications.expiring(ANONYMOUS, today=today) == []
+        assert [o.name for o, _left in qualifications.expiring(SYSTEM, today=today, days=500)][-1] == "远期资质企业"

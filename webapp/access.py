@@ -56,12 +56,14 @@ ACCESS = {
     # The district's organisation database is the bureau's: organisers keep it; a member opens and edits
     # its own organisation's profile (webapp.services.organisations decides which one and which fields).
     **dict.fromkeys(("organisations.index", "organisations.create", "organisations.set_tier",
-                     "organisations.remove_tier", "organisations.expiring", "organisations.import_file",
+                     "organisations.remove_tier", "organisations.import_file",
                      "organisations.import_template",
                      "api.organisations"), ORGANISER),
     **dict.fromkeys(("organisations.show", "api.organisation"), MEMBER),
     "organisations.update": PARTICIPANT,
     "qualifications.index": QUALIFICATIONS,
+    # Expiring certificates: tiers for organisers, 保密资质 for whoever sees qualifications (the service decides which).
+    "organisations.expiring": QUALIFICATIONS,
     "qualifications.verify": SECURITY,
 }
 def load_user():

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from .. import audit
 from ..errors import ValidationFailed
-from ..services import import_templates, org_imports
+from ..services import import_templates, org_imports, qualifications
 from ..services import organisations as service
 from ..ui import attachment, flash_failure
 
@@ -85,6 +85,7 @@ def remove_tier(org_id, tier_id):
 @bp.get("/expiring")
 def expiring():
     return render_template("organisations/expiring.html", rows=service.expiring(g.viewer),
+                           qualifications=qualifications.expiring(g.viewer), tiers_shown=service.may_edit_all(g.viewer),
                            days=service.EXPIRY_NOTICE_DAYS, today=dt.date.today())
 
 
