@@ -112,6 +112,8 @@ def test_every_write_path_bumps_the_events_data_version(app, client, sample_even
         ("deals.advance", lambda: client.post(
             f"/events/{event}/deals/{first_id(app, select(Outcome.id).where(Outcome.stage == '意向'))}/advance",
             data={"to": "洽谈"})),
+        ("deals.note", lambda: client.post(
+            f"/events/{event}/deals/{first_id(app, select(Outcome.id))}/notes", data={"note": "双方约定下周复谈"})),
         ("targeting.invite", lambda: client.post(f"/events/{event}/invitations", data={"org_id": [org_id()]})),
         ("targeting.attended", lambda: client.post(
             f"/events/{event}/invitations/{first_id(app, select(Invitation.id))}", data={"attended": "1"})),
