@@ -157,6 +157,17 @@ def test_a_qualification_change_invalidates_the_events_of_that_organisation(app,
     assert version(app, sample_event) > before
 
 
+def test_a_tier_of_an_invited_enterprise_invalidates_the_events_it_is_invited_to(app, client, sample_event):
+    # Not taking part with records, only invited: its tiers still count in the event's report (enterprises reached).
+    assert client.post("/organisations", data={"name": "仅受邀企业", "kind": "enterprise",
+                                               "credit_code": "91320500MA2B3C4D57"}).status_code == 302
+    org_id = first_id(app, select(Organisation.id).where(Organisation.name == "仅受邀企业"))
+    client.post(f"/events/{sample_event}/invitations", data={"org_id": [org_id]})
+    before = version(app, sample_event)
+    client.post(f"/organisations/{org_id}/tiers", data={"tier": "领军企业"})
+    assert version(app, sample_event) > before
+
+
 def test_cached_pages_carry_each_sessions_own_token_and_name(tmp_path, sample_template):
     """Two administrators, and one organiser in two sessions (two browsers, or logging out and in again):
     whoever fills the cache, every later session gets its own token and name, and its forms work."""
