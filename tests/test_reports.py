@@ -184,6 +184,11 @@ def test_no_classified_title_or_foreign_amount_in_a_members_report(world):
         assert ("技术开发 1 100" in bodies[-2]) == (username == "dongling")  # a party sees its own deal's amount
 
 
+def rows(sheet):
+    """A sheet's data rows (after the header) as tuples."""
+    return [tuple(r) for r in sheet[1:]]
+
+
 def _sheets(client, url):
     """``{sheet title: rows}`` of a report workbook downloaded through the web app."""
     book = openpyxl.load_workbook(io.BytesIO(client.get(url).data))
@@ -214,3 +219,102 @@ def test_enterprises_reached_by_tier_say_which_definition_each_figure_uses(world
     period = _sheets(organiser, "/reports.xlsx?start=2025-01-01&end=2025-12-31")
     assert {row[0]: row[1:] for row in period[5][1:]}["高新技术企业"] == (1, 2, 2)
 
+
+VIEWERS = ("bureau", "dongling", "analyst")
+
+
+def test_analyst_frames_are_the_web_reports_numbers(world):
+    from webapp import analysis
+
+    app, event_id = world["app"], world["event"]
+    with analysis.open_database(world["folder"] / "webapp.sqlite") as database:
+        for username in VIEWERS:
+            viewer = database.viewer(username)
+            frames = database.event_report(viewer, event_id)
+            web = _sheets(login(app.test_client(), username), f"/events/{event_id}/report.xlsx")
+            assert rows(web[0]) == list(frames.signed.itertuples(index=False, name=None)), username
+            by_kind = frames.amounts.groupby("contract_type", sort=False)[["deals", "amount"]].sum()
+            assert rows(web[1]) == [(k, d, round(a, 2)) for k, (d, a) in by_kind.iterrows()], username
+            by_domain = frames.amounts.groupby("domain", sort=False)["amount"].sum()
+            assert rows(web[2]) == [(d, round(a, 2)) for d, a in by_domain.items()], username
+            assert [r[1] for r in rows(web[3])] == frames.funnel["count"].tolist(), username
+            shown = ["tier", "participating"] + (["invited", "attended"] if frames.invitations_visible else [])
+            assert rows(web[4]) == list(frames.enterprises[shown].astype(object).itertuples(index=False, name=None))
+            assert rows(web[5]) == list(frames.institutes.itertuples(index=False, name=None)), username
+            period = database.period_report(viewer, "2025-01-01", "2025-12-31")
+            web_period = _sheets(login(app.test_client(), username), "/reports.xlsx?start=2025-01-01&end=2025-12-31")
+            assert rows(web_period[0]) == [(e, d.date().isoformat(), s, r, round(a, 2)) for e, d, s, r, a in
+                                           period.trend[["event", "date", "signed", "registered", "amount"]]
+                                           .itertuples(index=False, name=None)], username
+        # The hand-computed figures, tidy: the organiser's amounts by type × domain, the analyst's none.
+        bureau, analyst = database.viewer("bureau"), database.viewer("analyst")
+        amounts = database.event_report(bureau, event_id).amounts.query("deals > 0")
+        assert list(amounts.itertuples(index=False, name=None)) == [
+            ("技术开发", "电子信息", 1, 100.0), ("技术转让", "新材料", 1, 30.0), ("技术服务", "先进制造与自动化", 1, 50.5)]
+        report = database.event_report(analyst, event_id)
+        assert report.amounts["amount"].sum() == 0 and not report.invitations_visible
+        assert report.enterprises["invited"].isna().all() and report.funnel["count"].tolist() == [4, 2, 1, 1, 1]
+        assert database.event_report(bureau, event_id).enterprises.set_index("tier").loc["未入库"].tolist() == [2, 1, 0]
+
+
+def test_analyst_frames_of_deals_and_organisations_follow_the_viewer(world):
+    import datetime as dt
+
+    from matcher import InputError
+    from webapp import analysis
+
+    event_id = world["event"]
+    with analysis.open_database(world["folder"] / "webapp.sqlite") as database:
+        bureau, dongling, analyst, officer = (database.viewer(u) for u in ("bureau", "dongling", "analyst", "officer"))
+        deals = database.deals(bureau)
+        assert deals[["need_id", "stage", "contract_type", "amount"]].astype(object).fillna("").values.tolist() == [
+            ["N1", "登记", "技术开发", 100.0], ["N2", "意向", "", ""], ["N3", "签约", "技术服务", 50.5],
+            ["", "签约", "技术转让", 30.0]]
+        assert deals["event_id"].eq(event_id).all() and deals.loc[0, "registered_on"] == dt.datetime(2025, 7, 1)
+        # The analyst: no classified pair (N3 ↔ C3), no pairless outcome, no amount, no registration number.
+        seen = database.deals(analyst)
+        assert seen["need_id"].tolist() == ["N1", "N2"] and seen["amount"].isna().all()
+        assert not seen["amount_visible"].any() and (seen["registration_no"] == "").all()
+        assert database.deals(dongling)[["need_id", "amount"]].values.tolist() == [["N1", 100.0]]
+        # Organisations with tiers in force on the event's date; a member gets its own only, an officer none.
+        organisations = database.organisations(analyst, on="2025-05-20").set_index("name")
+        assert organisations.loc["东岭精密", "tiers"] == "科技型中小企业、高新技术企业"
+        assert organisations.loc["西岭材料", "tiers"] == "" and organisations.loc["南山科技", "tiers"] == "高新技术企业"
+        assert organisations.loc["江川理工大学", "institute_type"] == "高校"
+        assert database.organisations(analyst, on="2026-06-01").set_index("name").loc["南山科技", "tiers"] == ""
+        assert database.organisations(dongling)["name"].tolist() == ["东岭精密"]
+        assert database.organisations(officer).empty and database.tiers(officer).empty
+        tiers = database.tiers(analyst, on=dt.date(2025, 5, 20))
+        assert tiers.query("name == '西岭材料'")[["tier", "status", "in_force"]].values.tolist() == [
+            ["科技型中小企业", "expired", False]]
+        assert tiers["in_force"].sum() == 3
+        with pytest.raises(InputError, match="may not open"):
+            database.event_report(officer, event_id)
+        with pytest.raises(InputError, match="no active account"):
+            database.viewer("nobody")
+        with pytest.raises(InputError, match="Viewer"):
+            database.deals("analyst")
+        assert database.event_report(analysis.SYSTEM, event_id).funnel["count"].tolist() == [5, 3, 2, 4, 1]
+    with pytest.raises(InputError, match="no database file"), analysis.open_database(world["folder"] / "gone.sqlite"):
+        pass
+
+
+def test_opening_for_analysis_leaves_the_database_as_it_was(world, tmp_path):
+    import sqlite3
+
+    from matcher import InputError
+    from webapp import analysis
+
+    copy = tmp_path / "copy.sqlite"
+    with sqlite3.connect(world["folder"] / "webapp.sqlite") as source, sqlite3.connect(copy) as target:
+        source.backup(target)  # the live file's WAL included
+    with sqlite3.connect(copy) as connection:  # a ranking the server is running right now
+        connection.execute("INSERT INTO jobs (event_id, kind, status, progress, stage, error, payload, created_at) "
+                           "VALUES (?, 'rank', 'running', 40, '', '', '{}', '2025-05-20 09:00:00')", (world["event"],))
+    with analysis.open_database(copy) as database:
+        assert len(database.events(database.viewer("analyst"))) == 1
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("SELECT status FROM jobs").fetchall() == [("running",)]  # not marked interrupted
+        connection.execute("UPDATE alembic_version SET version_num = '0009_event_day'")
+    with pytest.raises(InputError, match="db upgrade"), analysis.open_database(copy):
+        pass
