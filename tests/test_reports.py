@@ -1,4 +1,5 @@
 """Report figures against a small event computed by hand, per viewer; XLSX and printable pages."""
+import datetime as dt
 import io
 
 import openpyxl
@@ -258,8 +259,6 @@ def test_analyst_frames_are_the_web_reports_numbers(world):
 
 
 def test_analyst_frames_of_deals_and_organisations_follow_the_viewer(world):
-    import datetime as dt
-
     from matcher import InputError
     from webapp import analysis
 
@@ -318,3 +317,28 @@ def test_opening_for_analysis_leaves_the_database_as_it_was(world, tmp_path):
         connection.execute("UPDATE alembic_version SET version_num = '0009_event_day'")
     with pytest.raises(InputError, match="db upgrade"), analysis.open_database(copy):
         pass
+
+
+def test_sample_database_reproduces_the_seed_tally(tmp_path):
+    from matcher import InputError
+    from webapp import analysis
+
+    with pytest.raises(InputError, match="days ago"):
+        analysis.build_sample_database(tmp_path / "new.sqlite", event_date=dt.date.today())
+    path = analysis.build_sample_database(tmp_path / "sample.sqlite", event_date="2026-10-01")
+    with pytest.raises(InputError, match="exists"):
+        analysis.build_sample_database(path)
+    with analysis.open_database(path) as database:
+        organiser = database.viewer("organiser")
+        report = database.event_report(organiser, 1)
+        # The last event's tally from the issue: 8 projects, 2 新材料, 4 先进制造与自动化, 1 电子信息, 1 生物医药.
+        assert report.signed.set_index("domain")["projects"].to_dict() == {
+            "电子信息": 1, "新材料": 2, "先进制造与自动化": 4, "高技术服务": 0, "生物医药": 1, "其他": 0}
+        assert report.funnel.set_index("stage").loc[["signed", "registered"], "count"].tolist() == [8, 4]
+        assert report.amounts["amount"].sum() == 1299.5 and report.amounts["deals"].sum() == 8
+        # data/invitations.csv: 11 invited, 7 came; tiers of data/organisations.csv in force on 2026-10-01.
+        reached = report.enterprises.set_index("tier")
+        assert reached["invited"].tolist() == [3, 7, 3, 1, 0, 1, 2] and reached["attended"].tolist() == [2, 6, 3, 1, 0, 0, 0]
+        deals = database.deals(organiser)
+        assert deals["stage"].value_counts().to_dict() == {"登记": 4, "签约": 4, "洽谈": 2, "意向": 1}
+        assert len(database.organisations(organiser)) == 53

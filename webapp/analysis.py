@@ -27,11 +27,16 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
+from matcher import DOMAINS
 from matcher.errors import InputError
 
 from .visibility import SYSTEM, Viewer
 
-__all__ = ["SYSTEM", "Database", "open_database"]
+__all__ = ["SYSTEM", "Database", "build_sample_database", "open_database"]
+#: Name of the sample event :func:`build_sample_database` creates.
+SAMPLE_EVENT = "示例：军民科技合作项目对接会"
+#: Days after the sample event by which every sample deal is signed and registered (data/pipeline.csv).
+SAMPLE_DEAL_DAYS = 40
 
 
 @contextlib.contextmanager
@@ -204,3 +209,72 @@ def _day(value, name):
         return dt.date.fromisoformat(str(value))
     except ValueError:
         raise InputError(f"{name} must be a date or YYYY-MM-DD; got {value!r}") from None
+
+
+def build_sample_database(path, *, event_date=None):
+    """Write a new SQLite database holding the sample event and its after-life, to try the frames on.
+
+    The sample event (``data/needs.csv``, ``data/capabilities.csv``) dated ``event_date``, ranked on
+    the lexical signals only (no model to build), then :func:`webapp.services.sample.load_sample_pipeline`:
+    the sample organisation database, the top suggestion of each need accepted, meetings planned, the
+    deals of ``data/pipeline.csv`` and the invitations of ``data/invitations.csv``. Accounts: ``analyst``
+    (role analyst) and ``organiser`` (the event's), with random passwords (for :meth:`Database.viewer`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.sqlite`` file to create; it must not exist.
+    event_date : datetime.date, optional
+        The event's date, at least :data:`SAMPLE_DEAL_DAYS` days ago (deals are signed and registered up to
+        that many days after it); default 60 days ago. Tiers in force are those of ``data/organisations.csv``
+        on that day.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputError
+        ``path`` exists, or ``event_date`` is less than :data:`SAMPLE_DEAL_DAYS` days ago.
+
+    Examples
+    --------
+    >>> path = build_sample_database("/tmp/sample.sqlite")
+    >>> with open_database(path) as database:
+    ...     report = database.event_report(database.viewer("analyst"), 1)
+    """
+    from . import create_app
+    from .db import db
+    from .services import events, sample
+    from .services.accounts import create_user
+    from .services.ranking import start_ranking
+
+    path = Path(path).expanduser().resolve()
+    if path.exists():
+        raise InputError(f"{path} exists; build_sample_database writes a new file")
+    event_date = _day(event_date, "event_date") if event_date is not None else dt.date.today() - dt.timedelta(60)
+    if event_date > dt.date.today() - dt.timedelta(SAMPLE_DEAL_DAYS):
+        raise InputError(f"event_date must be at least {SAMPLE_DEAL_DAYS} days ago (the sample deals are signed and "
+                         f"registered up to then); got {event_date}")
+    with tempfile.TemporaryDirectory(prefix="matcher-sample-") as instance:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "INSTANCE_PATH": instance,
+                          "WARM_UP_MODEL": False, "MATCHER_WEIGHTS": {"semantic": 0.0},
+                          "SECRET_KEY": secrets.token_hex(16)})
+        try:
+            with app.app_context():
+                event = events.create({"name": SAMPLE_EVENT, "date": event_date,
+                                       "venue": "区科技局报告厅", "tracks": list(DOMAINS[:5]), "slots": 8,
+                                       "slot_minutes": 20, "start_time": "09:00", "tables": 20, "max_meetings": 6})
+                events.load_sample(SAMPLE_EVENT)
+                sample._wait(start_ranking(event))
+                sample.load_sample_pipeline(event, events.sample_data_dir())
+                for username, role in (("analyst", "analyst"), ("organiser", "organiser")):
+                    create_user(username, secrets.token_urlsafe(16), role,
+                                event_ids=[event.id] if role == "organiser" else ())
+                db.session.remove()
+        finally:
+            app.extensions["matcher_jobs"].shutdown()
+            with app.app_context():
+                db.engine.dispose()
+    return path
