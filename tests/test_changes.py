@@ -112,6 +112,8 @@ def test_every_write_path_bumps_the_events_data_version(app, client, sample_even
         ("deals.advance", lambda: client.post(
             f"/events/{event}/deals/{first_id(app, select(Outcome.id).where(Outcome.stage == '意向'))}/advance",
             data={"to": "洽谈"})),
+        ("deals.note", lambda: client.post(
+            f"/events/{event}/deals/{first_id(app, select(Outcome.id))}/notes", data={"note": "双方约定下周复谈"})),
         ("targeting.invite", lambda: client.post(f"/events/{event}/invitations", data={"org_id": [org_id()]})),
         ("targeting.attended", lambda: client.post(
             f"/events/{event}/invitations/{first_id(app, select(Invitation.id))}", data={"attended": "1"})),
@@ -152,6 +154,17 @@ def test_a_qualification_change_invalidates_the_events_of_that_organisation(app,
         org = db.session.scalar(select(Suggestion.need_org).where(Suggestion.event_id == sample_event))
     before = version(app, sample_event)
     client.post("/admin/organisations", data={"name": org, "clearance": "无", "certificate_no": "", "expires_on": ""})
+    assert version(app, sample_event) > before
+
+
+def test_a_tier_of_an_invited_enterprise_invalidates_the_events_it_is_invited_to(app, client, sample_event):
+    # Not taking part with records, only invited: its tiers still count in the event's report (enterprises reached).
+    assert client.post("/organisations", data={"name": "仅受邀企业", "kind": "enterprise",
+                                               "credit_code": "91320500MA2B3C4D57"}).status_code == 302
+    org_id = first_id(app, select(Organisation.id).where(Organisation.name == "仅受邀企业"))
+    client.post(f"/events/{sample_event}/invitations", data={"org_id": [org_id]})
+    before = version(app, sample_event)
+    client.post(f"/organisations/{org_id}/tiers", data={"tier": "领军企业"})
     assert version(app, sample_event) > before
 
 

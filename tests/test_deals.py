@@ -130,8 +130,71 @@ def test_amounts_only_for_organisers_and_the_two_parties(world):
         assert ("1,234.56" in text or AMOUNT in text) == (name in shown), name
     body = hidden["analyst"].get(f"/api/events/{event_id}/deals").get_json()
     assert [(d["stage"], d["amount"], d["amount_visible"]) for d in body["deals"]] == [("签约", None, False)]
-    # Members and analysts read the pipeline; only the event's organisers move it.
-    for client in (*hidden.values(), shown["need-party"]):
-        assert client.post(f"/events/{event_id}/deals/{deal.id}/advance",
-                           data={"to": "登记", "registration_no": "X", "registered_on": "2026-01-01"}).status_code == 403
+    # Analysts read the pipeline and move nothing; members of other organisations do not see this deal (404,
+    # as for a missing one); a party may not enter 登记 (organisers only).
+    form = {"to": "登记", "registration_no": "X", "registered_on": "2026-01-01"}
+    expected = {"analyst": 403, "other-institute": 404, "other-enterprise": 404, "need-party": 403}
+    for name, client in (*hidden.items(), ("need-party", shown["need-party"])):
+        assert client.post(f"/events/{event_id}/deals/{deal.id}/advance", data=form).status_code == expected[name], name
     assert _deal(app, event_id, "N1").stage == "签约"
+
+
+def _steps(app, deal_id):
+    from sqlalchemy import select
+
+    from webapp.db import db
+    from webapp.models import DealStep
+
+    with app.app_context():
+        return [(s.from_stage, s.to_stage, s.username, s.note)
+                for s in db.session.scalars(select(DealStep).filter_by(outcome_id=deal_id).order_by(DealStep.id))]
+
+
+def test_parties_move_their_own_deal_to_talks_and_write_notes(world):
+    app, event_id, organiser = world["app"], world["event"], world["organiser"]
+    for pair in ("N1|C1", "N2|C2"):  # 东岭精密 ↔ 江川理工大学, 西岭材料 ↔ 北辰研究所
+        organiser.post(f"/events/{event_id}/deals", data={"pair": pair})
+    first, second = _deal(app, event_id, "N1").id, _deal(app, event_id, "N2").id
+    for name, role, org in (("need-party", "enterprise", "东岭精密"), ("capability-party", "institute", "江川理工大学"),
+                            ("other-enterprise", "enterprise", "西岭材料"), ("analyst", "analyst", None)):
+        ensure_user(app, name, role, org=org)
+    ensure_user(app, "other-organiser", "organiser", event_ids=[create_event(world["admin"], "另一场")])
+    need_party, capability_party, other, analyst, other_organiser = (
+        login(app.test_client(), name) for name in ("need-party", "capability-party", "other-enterprise", "analyst",
+                                                    "other-organiser"))
+    page = need_party.get(f"/events/{event_id}/deals").get_data(as_text=True)
+    assert f"/deals/{first}/advance" in page and f"/deals/{second}/advance" not in page  # its own deal only
+    # A party cannot skip to 签约, moves its deal into 洽谈 with a note, and cannot go on to 签约 itself.
+    assert "只能进入“洽谈”" in _advance(need_party, event_id, first, to="签约", contract_type="技术开发",
+                                      amount=AMOUNT).get_data(as_text=True)
+    assert need_party.post(f"/events/{event_id}/deals/{first}/advance",
+                           data={"to": "洽谈", "note": "首轮技术交流已完成"}).status_code == 302
+    assert _deal(app, event_id, "N1").stage == "洽谈"
+    refused = capability_party.post(f"/events/{event_id}/deals/{first}/advance", data={
+        "to": "签约", "contract_type": "技术开发", "amount": AMOUNT, "signed_on": "2026-03-02"})
+    assert refused.status_code == 403 and "由组织方根据合同" in refused.get_data(as_text=True)
+    assert _deal(app, event_id, "N1").stage == "洽谈" and _deal(app, event_id, "N1").amount is None
+    page = capability_party.get(f"/events/{event_id}/deals").get_data(as_text=True)
+    assert f"/deals/{first}/advance" not in page and "由组织方根据合同和登记证明录入" in page
+    # Either party writes notes; empty or overlong notes are refused.
+    assert capability_party.post(f"/events/{event_id}/deals/{first}/notes",
+                                 data={"note": "合同已于 3 月 2 日签订，请登记"}).status_code == 302
+    for note in ("", "长" * 2001):
+        capability_party.post(f"/events/{event_id}/deals/{first}/notes", data={"note": note})
+    assert _steps(app, first) == [("", "意向", "bureau", ""), ("意向", "洽谈", "need-party", "首轮技术交流已完成"),
+                                  ("洽谈", "洽谈", "capability-party", "合同已于 3 月 2 日签订，请登记")]
+    # Outsiders: another organisation's member sees neither the deal nor its notes (404), an analyst may not
+    # write (403) and reads no notes, another event's organiser gets 404; the other pair's party moves its own.
+    for client, status in ((other, 404), (analyst, 403), (other_organiser, 404)):
+        assert client.post(f"/events/{event_id}/deals/{first}/advance", data={"to": "签约"}).status_code == status
+        assert client.post(f"/events/{event_id}/deals/{first}/notes", data={"note": "x"}).status_code == status
+    text = analyst.get(f"/events/{event_id}/deals").get_data(as_text=True)
+    assert "首轮技术交流已完成" not in text and "请登记" not in text and "/advance" not in text
+    assert other.post(f"/events/{event_id}/deals/{second}/advance", data={"to": "洽谈"}).status_code == 302
+    assert _deal(app, event_id, "N2").stage == "洽谈"
+    # The organiser reads the notes and confirms the signing.
+    page = organiser.get(f"/events/{event_id}/deals").get_data(as_text=True)
+    assert "首轮技术交流已完成" in page and "合同已于 3 月 2 日签订，请登记" in page
+    _advance(organiser, event_id, first, to="签约", contract_type="技术开发", amount=AMOUNT, signed_on="2026-03-02",
+             note="按合同录入")
+    assert _deal(app, event_id, "N1").stage == "签约" and _steps(app, first)[-1] == ("洽谈", "签约", "bureau", "按合同录入")

@@ -17,7 +17,8 @@ CELL_TIMEOUT = 1800
 
 
 def test_notebooks_are_stored_without_outputs():
-    assert [p.name for p in NOTEBOOKS] == ["01_explore.ipynb", "02_match_and_evaluate.ipynb", "03_plan_event.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["01_explore.ipynb", "02_match_and_evaluate.ipynb", "03_plan_event.ipynb",
+                                          "04_reports.ipynb"]
     for path in NOTEBOOKS:
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)

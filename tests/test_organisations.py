@@ -2,6 +2,7 @@
 import datetime as dt
 import io
 
+import openpyxl
 import pytest
 from webapp_helpers import admin_client, csv_bytes, db_count, ensure_user, login, make_app
 
@@ -236,3 +237,128 @@ def test_organisation_api(tmp_path):
     assert member.get("/api/organisations").status_code == 403
     assert member.get(f"/api/organisations/{own_id}").get_json()["organisation"]["industry_code"] == "C3911"
     assert member.get(f"/api/organisations/{other_id}").status_code == 404
+
+
+def test_import_template_filled_in_imports_and_its_example_passes_every_rule(tmp_path):
+    from webapp.models import Organisation, OrgTier
+    from webapp.services.import_templates import ORGANISATION_EXAMPLE
+
+    app = make_app(tmp_path)
+    admin = admin_client(app)
+    assert "/organisations/import/template.xlsx" in admin.get("/organisations/import").get_data(as_text=True)
+    response = admin.get("/organisations/import/template.xlsx")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    data, guide = book.worksheets
+    header = [c.value for c in data[1]]
+    assert header[:4] == ["单位名称", "单位类型", "统一社会信用代码", "行业代码"]
+    assert {"高新技术企业编号", "高新技术企业起始日期", "高新技术企业有效期至", "科技型中小企业编号",
+            "专精特新“小巨人”企业有效期至", "领军企业编号"} <= set(header)
+    example = dict(zip(header, [c.value for c in data[2]]))
+    assert example["单位名称"].startswith("示例") and example["统一社会信用代码"] == ORGANISATION_EXAMPLE["credit_code"]
+    assert data["C2"].number_format == "@"  # the credit code stays text in Excel
+    rules = {row[0]: row for row in guide.iter_rows(min_row=2, values_only=True) if row[0]}
+    assert set(header) <= set(rules)  # every column is explained
+    assert "GB 32100-2015" in rules["统一社会信用代码"][2] and "GR" in rules["高新技术企业编号"][2]
+    assert "GB/T 4754-2017" in rules["行业代码"][2] and "YYYY-MM-DD" in rules["高新技术企业有效期至"][2]
+    assert "3 年" in rules["高新技术企业有效期至"][4] and "1 年" in rules["科技型中小企业有效期至"][4]
+    # Filled in below the example, as a clerk would: an enterprise with two tiers and an institute.
+    column = {name: index + 1 for index, name in enumerate(header)}
+    for row, values in ((3, {"单位名称": "东岭精密", "单位类型": "企业", "统一社会信用代码": VALID[0], "行业代码": "3911",
+                             "研发人员数": 40, "高新技术企业编号": "GR202432000001", "高新技术企业起始日期": "2024-01-01",
+                             "高新技术企业有效期至": "2026-12-31", "专精特新中小企业编号": "ZJTX-2025-017",
+                             "专精特新中小企业有效期至": "2027-12-31"}),
+                        (4, {"单位名称": "江川理工大学", "单位类型": "院所", "院所类型": "高校", "学科方向": "材料；机械"})):
+        for name, value in values.items():
+            data.cell(row=row, column=column[name], value=value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = admin.post("/organisations/import", data={"file": (io.BytesIO(buffer.getvalue()), "模板.xlsx")},
+                          content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert "新建 2 个单位" in page and "第 2 行是模板的填写示例" in page
+    assert db_count(app, Organisation) == 2 and db_count(app, OrgTier) == 2
+    _org_id, _code, profile, tiers = _profile(app, "东岭精密")
+    assert profile.industry_code == "C3911" and tiers["专精特新中小企业"][0] == "ZJTX-2025-017"
+    assert _profile(app, "江川理工大学")[2].disciplines == "材料、机械"
+    # The example row itself passes every rule: under a real name it imports with both of its tiers.
+    data.cell(row=2, column=1, value="某某精密机械有限公司")
+    data.delete_rows(3, 2)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = admin.post("/organisations/import", data={"file": (io.BytesIO(buffer.getvalue()), "示例.xlsx")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 200 and "新建 1 个单位" in response.get_data(as_text=True)
+    _org_id, code, profile, tiers = _profile(app, "某某精密机械有限公司")
+    assert code == ORGANISATION_EXAMPLE["credit_code"] and profile.revenue_band == ORGANISATION_EXAMPLE["revenue_band"]
+    assert set(tiers) == {"高新技术企业", "科技型中小企业"}
+    # A file holding nothing but the example is refused, and members cannot fetch the template.
+    only_example = admin.post("/organisations/import", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(admin.get("/organisations/import/template.xlsx").data), "模板.xlsx")})
+    assert only_example.status_code == 422 and "只有填写示例行" in only_example.get_data(as_text=True)
+    ensure_user(app, "member", "enterprise", org="东岭精密")
+    assert login(app.test_client(), "member").get("/organisations/import/template.xlsx").status_code == 403
+
+
+def test_expiry_list_shows_qualification_certificates_to_those_who_see_qualifications(tmp_path):
+    from webapp_helpers import NEED_HEADER, create_event, import_file, need_row
+
+    from webapp.db import db
+    from webapp.models import Organisation
+
+    app = make_app(tmp_path)
+    admin = admin_client(app)
+    first, second = create_event(admin, "第一场"), create_event(admin, "第二场")
+    import_file(admin, first, "need", csv_bytes(NEED_HEADER, [need_row("N1", org="东岭精密"),
+                                                             need_row("N2", org="远期资质企业")]), "needs.csv")
+    import_file(admin, second, "need", csv_bytes(NEED_HEADER, [need_row("N1", org="西岭材料"),
+                                                              need_row("N2", org="撤销资质企业")]), "needs.csv")
+    today = dt.date.today()
+    officer_password = "officer-password-1"
+    ensure_user(app, "officer", "security", officer_password)
+    officer = login(app.test_client(), "officer", officer_password)
+    for name, expires in (("东岭精密", today + dt.timedelta(days=30)), ("远期资质企业", today + dt.timedelta(days=400)),
+                          ("西岭材料", today + dt.timedelta(days=60)), ("撤销资质企业", today + dt.timedelta(days=10))):
+        assert officer.post("/admin/organisations", data={"name": name, "clearance": "二级", "certificate_no": f"BM-{name}",
+                                                          "expires_on": str(expires)}).status_code == 302
+    officer.post("/admin/organisations", data={"name": "撤销资质企业", "clearance": "无"})  # withdrawn: no expiry
+    with app.app_context():  # 西岭's certificate lapsed 10 days ago (verify refuses past dates, time moves on)
+        organisation = db.session.scalar(db.select(Organisation).where(Organisation.name == "西岭材料"))
+        organisation.expires_on = today - dt.timedelta(days=10)
+        db.session.commit()
+    with app.app_context():
+        dongling = db.session.scalar(db.select(Organisation.id).where(Organisation.name == "东岭精密"))
+    admin.post(f"/organisations/{dongling}/tiers", data={"tier": "高新技术企业", "number": "GR202332001234",
+                                                         "valid_from": str(today - dt.timedelta(days=1000)),
+                                                         "valid_until": str(today + dt.timedelta(days=20))})
+    ensure_user(app, "bureau", "organiser", event_ids=[first])
+    ensure_user(app, "member", "enterprise", org="东岭精密")
+    ensure_user(app, "analyst", "analyst")
+
+    def sections(client):
+        response = client.get("/organisations/expiring")
+        page = response.get_data(as_text=True)
+        qualifications = page.split('id="expiring-qualifications"')[1] if response.status_code == 200 else ""
+        return response.status_code, ('id="expiring-tiers"' in page), qualifications
+
+    status, tiers, listed = sections(officer)  # every organisation's certificate, no tier section
+    assert status == 200 and not tiers
+    assert "BM-东岭精密" in listed and "BM-西岭材料" in listed and "已过期 10 天" in listed
+    assert listed.index("西岭材料") < listed.index("东岭精密")  # soonest first
+    assert "远期资质企业" not in listed and "撤销资质企业" not in listed  # outside the window; withdrawn
+    status, tiers, listed = sections(login(app.test_client(), "bureau"))  # organiser of the first event only
+    assert status == 200 and tiers and "BM-东岭精密" in listed and "西岭材料" not in listed
+    status, tiers, listed = sections(admin)
+    assert status == 200 and tiers and "BM-东岭精密" in listed and "BM-西岭材料" in listed
+    assert "GR202332001234" in admin.get("/organisations/expiring").get_data(as_text=True)
+    for username in ("member", "analyst"):
+        assert sections(login(app.test_client(), username))[0] == 403
+    from webapp.services import qualifications
+    from webapp.visibility import ANONYMOUS, SYSTEM
+
+    with app.app_context():
+        assert [(o.name, left) for o, left in qualifications.expiring(SYSTEM, today=today)] == [
+            ("西岭材料", -10), ("东岭精密", 30)]
+        assert qualifications.expiring(ANONYMOUS, today=today) == []
+        assert [o.name for o, _left in qualifications.expiring(SYSTEM, today=today, days=500)][-1] == "远期资质企业"

@@ -56,6 +56,8 @@ def create_app(test_config=None):
         JOB_WORKERS=1,
         # Load the embedding model in the background at start-up (not in tests).
         WARM_UP_MODEL=True,
+        # Opened by webapp.analysis to read frames beside a running server: no job bookkeeping at start-up.
+        ANALYSIS=False,
         PAGE_CACHE_BYTES=64 * 1024 * 1024,
         SAMPLE_DATA_DIR=None,
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",

@@ -40,6 +40,8 @@ ACCESS = {
     **dict.fromkeys(("account.show", "account.password", "participation.agenda", "participation.calendar",
                      "inbox.index", "inbox.read"), MEMBER),
     "meeting_requests.create": PARTICIPANT,
+    # The two parties move their own deal 意向 → 洽谈 and write notes; 签约/登记 are organisers' (webapp.services.deals).
+    **dict.fromkeys(("deals.advance", "deals.note"), PARTICIPANT),
     # Event day: members mark wishes and give feedback (phase rules in webapp.services.phases); the desk is organisers'.
     **dict.fromkeys(("wishes.mark", "event_day.feedback", "event_day.save_feedback"), PARTICIPANT),
     **dict.fromkeys(("wishes.phase", "event_day.desk", "event_day.check_in", "event_day.no_show", "event_day.replan",
@@ -51,16 +53,19 @@ ACCESS = {
         "outcomes.history", "imports.index", "imports.upload", "imports.report", "imports.confirm", "imports.discard",
         "imports.rejected", "ranking.rank", "pairs.decide", "pairs.bulk", "pairs.reset",
         "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank",
-        "deals.open_deal", "deals.advance", "targeting.index", "targeting.invite", "targeting.attended",
+        "deals.open_deal", "targeting.index", "targeting.invite", "targeting.attended",
         "targeting.export", "library.import_event", "library.draw"), ORGANISER),
     # The district's organisation database is the bureau's: organisers keep it; a member opens and edits
     # its own organisation's profile (webapp.services.organisations decides which one and which fields).
     **dict.fromkeys(("organisations.index", "organisations.create", "organisations.set_tier",
-                     "organisations.remove_tier", "organisations.expiring", "organisations.import_file",
+                     "organisations.remove_tier", "organisations.import_file",
+                     "organisations.import_template",
                      "api.organisations"), ORGANISER),
     **dict.fromkeys(("organisations.show", "api.organisation"), MEMBER),
     "organisations.update": PARTICIPANT,
     "qualifications.index": QUALIFICATIONS,
+    # Expiring certificates: tiers for organisers, 保密资质 for whoever sees qualifications (the service decides which).
+    "organisations.expiring": QUALIFICATIONS,
     "qualifications.verify": SECURITY,
 }
 def load_user():

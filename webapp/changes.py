@@ -7,7 +7,7 @@ for every write path at once.
 * Unit-of-work changes (``session.add``, attribute changes, ``session.delete``) of any row with an
   ``event_id`` (needs, capabilities, decisions, jobs, meetings, …), of an event itself, and of an
   organisation's qualification, profile or tiers (which change what the pages of its events show) are seen in
-  ``before_flush``.
+  ``before_flush``; an organisation's events are those it has records in and those it is invited to.
 * Bulk statements (``session.execute(insert(Suggestion), rows)``, ``delete(Meeting).where(…)``) on
   a table with an ``event_id`` column must name their event with
   ``.execution_options(event_id=…)``; one that does not is refused, so a new bulk write cannot
@@ -23,7 +23,7 @@ from itertools import chain
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, select, union, update
 
-from .models import Capability, Event, Need, Organisation, OrgProfile, OrgTier
+from .models import Capability, Event, Invitation, Need, Organisation, OrgProfile, OrgTier
 
 
 def bump(session, event_ids):
@@ -53,8 +53,11 @@ def _unit_of_work(session, _flush_context, _instances):
         organisations.update(session.connection().execute(
             select(Organisation.name).where(Organisation.id.in_(profile_orgs))).scalars())
     if organisations:
+        # Events it takes part in, and those it is invited to (their reports count invited enterprises by tier).
         taking_part = union(select(Need.event_id).where(Need.org.in_(organisations)),
-                            select(Capability.event_id).where(Capability.org.in_(organisations)))
+                            select(Capability.event_id).where(Capability.org.in_(organisations)),
+                            select(Invitation.event_id).join(Organisation, Organisation.id == Invitation.org_id)
+                            .where(Organisation.name.in_(organisations)))
         touched.update(session.connection().execute(taking_part).scalars())
     bump(session, touched)
 

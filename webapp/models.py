@@ -310,7 +310,10 @@ class Outcome(db.Model):
 
 
 class DealStep(db.Model):
-    """One move of a deal (an ``Outcome``) along the pipeline: who moved it from which stage to which, when."""
+    """One move of a deal (an ``Outcome``) along the pipeline: who moved it from which stage to which, when.
+
+    A step whose ``from_stage`` equals its ``to_stage`` is a note on the deal without a move.
+    """
 
     __tablename__ = "deal_steps"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -320,6 +323,8 @@ class DealStep(db.Model):
     to_stage: Mapped[str] = mapped_column(String(8))
     username: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    # What the mover or a party wrote (progress of the talks, the contract); seen by whoever sees the amount.
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class WithheldMatch(db.Model):

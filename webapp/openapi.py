@@ -95,7 +95,11 @@ def _schemas():
             "next_stage": {"type": ["string", "null"]}, "count": integer, "contract_type": string,
             "amount": {"type": ["number", "null"], "description": "成交额, 万元"}, "amount_visible": boolean,
             "signed_on": {"type": ["string", "null"], "format": "date"}, "registration_no": string,
-            "registered_on": {"type": ["string", "null"], "format": "date"}}},
+            "registered_on": {"type": ["string", "null"], "format": "date"},
+            "may_advance": {"type": "boolean", "description": "The caller may move the deal to its next stage "
+                            "(organisers: any; the two parties: 意向 → 洽谈 only)."},
+            "may_note": {"type": "boolean", "description": "The caller may write notes (organisers, the two parties)."},
+            "party": {"type": "boolean", "description": "The caller belongs to one of the two organisations."}}},
         "Tier": {"type": "object", "properties": {
             "tier": string, "number": string, "valid_from": {"type": ["string", "null"], "format": "date"},
             "valid_until": {"type": ["string", "null"], "format": "date"},

@@ -117,9 +117,11 @@ def init_app(app):
     """Create the app's job runner and close it when the process exits.
 
     Jobs a previous process left queued or running can never finish: they are marked failed
-    (``error = "interrupted"``) so their pages offer to start again.
+    (``error = "interrupted"``) so their pages offer to start again. Not for an app opened for analysis
+    (``ANALYSIS``, :mod:`webapp.analysis`): the server may be running those jobs right now.
     """
-    _fail_interrupted_jobs(app)
+    if not app.config["ANALYSIS"]:
+        _fail_interrupted_jobs(app)
     if app.config["WARM_UP_MODEL"] and not app.testing and (app.config["MATCHER_WEIGHTS"] or {}).get("semantic", 1):
         warm_up(app)
     runner = JobRunner(app, max_workers=app.config["JOB_WORKERS"])

@@ -1,13 +1,20 @@
 """The deal pipeline of a pair after the event: 意向 → 洽谈 → 签约 → 登记 (技术合同认定登记).
 
 A deal is an :class:`~webapp.models.Outcome` row with a ``stage``: outcomes recorded on the dashboard
-enter at 签约 and continue here to 登记. A deal moves one stage forward at a time, by the event's
-organisers; 签约 needs the contract type, the amount (成交额, 万元) and the signing date; 登记 needs the
-registration number and date (not before signing). Each move is a :class:`~webapp.models.DealStep`.
-Only 签约 and 登记 count as signed projects.
+enter at 签约 and continue here to 登记. A deal moves one stage forward at a time; 签约 needs the contract
+type, the amount (成交额, 万元) and the signing date; 登记 needs the registration number and date (not
+before signing). Each move is a :class:`~webapp.models.DealStep`, which may carry a note; a note without
+a move is a step that stays at its stage. Only 签约 and 登记 count as signed projects.
 
-Who sees what: a deal is visible when its pair is (:mod:`webapp.visibility`); its amount only to the
-event's organisers and to members of the two organisations of the pair (:func:`amount_visible`).
+Who moves a deal: the event's organisers, any stage; the two parties (members of the need's or the
+capability's organisation) their own deal from 意向 to 洽谈 (:data:`PARTY_STAGES`), and they write notes
+on it. 签约 and 登记 stay with the organisers, who enter them from the signed contract and the
+registration certificate: these are the figures the bureau reports (signed projects, amounts,
+技术合同认定登记), so one accountable hand enters them; a party says in a note that the contract is
+signed, and an organiser confirms it by moving the deal.
+
+Who sees what: a deal is visible when its pair is (:mod:`webapp.visibility`); its amount and notes only
+to the event's organisers and to members of the two organisations of the pair (:func:`amount_visible`).
 """
 from __future__ import annotations
 
@@ -23,7 +30,12 @@ from ..errors import ValidationFailed
 from ..models import Capability, DealStep, Need, Outcome
 from .outcomes import CONTRACT_TYPES, SIGNED_STAGES, STAGES, _amount
 
-__all__ = ["SIGNED_STAGES", "STAGES", "advance", "amount_visible", "listing", "next_stage", "open_deal", "steps"]
+__all__ = ["PARTY_STAGES", "SIGNED_STAGES", "STAGES", "add_note", "advance", "amount_visible", "is_party", "listing",
+           "may_advance", "next_stage", "open_deal", "steps"]
+#: Stages the parties of a deal may move it into themselves (签约 and 登记 are the organisers').
+PARTY_STAGES = ("洽谈",)
+#: Longest note, in characters.
+NOTE_LIMIT = 2000
 
 
 def next_stage(stage):
@@ -32,12 +44,24 @@ def next_stage(stage):
     return STAGES[position + 1] if position + 1 < len(STAGES) else None
 
 
-def amount_visible(viewer, event_id, outcome):
-    """Organisers of the event and members of either organisation of the pair see a deal's amount."""
-    if visibility.is_organiser(viewer, event_id):
-        return True
+def is_party(viewer, outcome):
+    """Whether the viewer is a member of either organisation of the deal's pair."""
     return (viewer.role in visibility.MEMBER_ROLES and bool(viewer.org)
             and viewer.org in (outcome.need_org, outcome.capability_org))
+
+
+def amount_visible(viewer, event_id, outcome):
+    """Organisers of the event and members of either organisation of the pair see a deal's amount and notes."""
+    return visibility.is_organiser(viewer, event_id) or is_party(viewer, outcome)
+
+
+def may_advance(viewer, event_id, outcome):
+    """Whether the viewer may move the (visible) deal to its next stage: organisers always, parties into
+    :data:`PARTY_STAGES` only."""
+    target = next_stage(outcome.stage)
+    if target is None:
+        return False
+    return visibility.is_organiser(viewer, event_id) or (is_party(viewer, outcome) and target in PARTY_STAGES)
 
 
 def listing(viewer, event_id):
@@ -47,7 +71,9 @@ def listing(viewer, event_id):
     -------
     list of dict
         ``id, need_id, capability_id, need_org, capability_org, description, domain, stage, count,
-        contract_type, amount, amount_visible, signed_on, registration_no, registered_on, next_stage``.
+        contract_type, amount, amount_visible, signed_on, registration_no, registered_on, next_stage``,
+        and what the viewer may do: ``may_advance`` (:func:`may_advance`), ``may_note`` (organisers and
+        parties), ``party``.
     """
     from .outcomes import outcomes
 
@@ -55,6 +81,8 @@ def listing(viewer, event_id):
     for outcome in outcomes(viewer, event_id):
         shown = amount_visible(viewer, event_id, outcome)
         rows.append({
+            "may_advance": may_advance(viewer, event_id, outcome), "may_note": shown,
+            "party": is_party(viewer, outcome),
             "id": outcome.id, "need_id": outcome.need_id, "capability_id": outcome.capability_id,
             "need_org": outcome.need_org, "capability_org": outcome.capability_org,
             "description": outcome.description, "domain": outcome.domain, "stage": outcome.stage,
@@ -73,13 +101,70 @@ def listing(viewer, event_id):
 
 
 def steps(viewer, event_id):
-    """Moves of the visible deals, newest first: ``{outcome_id: [DealStep, …]}``."""
-    visible = {row["id"] for row in listing(viewer, event_id)}
+    """Moves and notes of the deals the viewer may follow (organisers, the two parties), newest first.
+
+    Returns
+    -------
+    dict
+        ``{outcome_id: [{created_at, from_stage, to_stage, username, moved, note}, …]}``; deals whose
+        amount the viewer may not see (:func:`amount_visible`) have no entry: their history and notes
+        are the parties' and the organisers'.
+    """
+    followed = {row["id"] for row in listing(viewer, event_id) if row["may_note"]}
     out = {}
     for step in db.session.scalars(select(DealStep).where(DealStep.event_id == event_id).order_by(DealStep.id.desc())):
-        if step.outcome_id in visible:
-            out.setdefault(step.outcome_id, []).append(step)
+        if step.outcome_id in followed:
+            out.setdefault(step.outcome_id, []).append({
+                "created_at": step.created_at, "from_stage": step.from_stage, "to_stage": step.to_stage,
+                "username": step.username, "moved": step.from_stage != step.to_stage, "note": step.note})
     return out
+
+
+def _deal(viewer, event_id, outcome_id):
+    """The event's deal the viewer may see, else 404 (the same answer for a hidden and a missing deal)."""
+    outcome = db.session.scalar(select(Outcome).filter_by(event_id=event_id, id=outcome_id))
+    if outcome is None or not (visibility.is_organiser(viewer, event_id) or (
+            outcome.need_id and visibility.pair_visible(viewer, event_id, outcome.need_id, outcome.capability_id))):
+        raise NotFound()
+    return outcome
+
+
+def _note(form):
+    """The note of a form (stripped) and the problems with it."""
+    text = (form.get("note") or "").strip()
+    if len(text) > NOTE_LIMIT:
+        return text, [{"field": "note", "value": text[:40] + "…",
+                       "message": _("备注最多 %(n)s 个字符。", n=NOTE_LIMIT)}]
+    return text, []
+
+
+def add_note(viewer, event, outcome_id, form):
+    """Write a note on a deal without moving it (organisers and the two parties); returns the step.
+
+    Raises
+    ------
+    NotFound
+        No such deal in the event, or one the viewer may not see.
+    AccessDenied
+        Not an organiser of the event nor a member of either organisation of the pair.
+    ValidationFailed
+        An empty note or one longer than :data:`NOTE_LIMIT` characters.
+    """
+    from ..access import AccessDenied
+
+    outcome = _deal(viewer, event.id, outcome_id)
+    if not amount_visible(viewer, event.id, outcome):
+        raise AccessDenied(_("只有本对接会的组织方和合作双方可以记录合作备注。"))
+    text, problems = _note(form)
+    if not text:
+        problems.append({"field": "note", "value": "", "message": _("请填写备注。")})
+    if problems:
+        raise ValidationFailed(problems[0]["message"], problems)
+    step = DealStep(outcome_id=outcome.id, event_id=event.id, from_stage=outcome.stage, to_stage=outcome.stage,
+                    username=viewer.username, note=text)
+    db.session.add(step)
+    db.session.commit()
+    return step
 
 
 def open_deal(viewer, event, form):
@@ -117,20 +202,27 @@ def open_deal(viewer, event, form):
 def advance(viewer, event, outcome_id, form, today=None):
     """Move a deal to its next stage with that stage's details; returns the new stage.
 
+    A party of the deal may move it into :data:`PARTY_STAGES` only. The form's ``note`` (optional) is
+    kept with the move.
+
     Raises
     ------
     NotFound
-        No such deal in the event.
+        No such deal in the event, or one the viewer may not see.
+    AccessDenied
+        Neither an organiser of the event nor a party of the deal; or a party moving it into a stage
+        that is the organisers' (签约, 登记).
     ValidationFailed
-        Not an organiser; ``to`` is not the next stage (stages are never skipped or undone); 签约
-        without contract type, amount or a signing date not in the future; 登记 without registration
-        number or with a date before signing or in the future.
+        ``to`` is not the next stage (stages are never skipped or undone); 签约 without contract type,
+        amount or a signing date not in the future; 登记 without registration number or with a date
+        before signing or in the future; a note longer than :data:`NOTE_LIMIT`.
     """
-    if not visibility.is_organiser(viewer, event.id):
-        raise ValidationFailed(_("只有本对接会的组织方可以推进合作进度。"))
-    outcome = db.session.scalar(select(Outcome).filter_by(event_id=event.id, id=outcome_id))
-    if outcome is None:
-        raise NotFound()
+    from ..access import AccessDenied
+
+    outcome = _deal(viewer, event.id, outcome_id)
+    organiser = visibility.is_organiser(viewer, event.id)
+    if not organiser and not is_party(viewer, outcome):
+        raise AccessDenied(_("只有本对接会的组织方和合作双方可以推进合作进度。"))
     today = today or dt.date.today()
     target, allowed = (form.get("to") or "").strip(), next_stage(outcome.stage)
     if target != allowed:
@@ -138,10 +230,14 @@ def advance(viewer, event, outcome_id, form, today=None):
                                  next=allowed or "—"),
                                [{"field": "to", "value": target, "allowed": [allowed] if allowed else [],
                                  "message": _("不能从“%(stage)s”进入“%(to)s”。", stage=outcome.stage, to=target)}])
-    problems = []
+    if not organiser and target not in PARTY_STAGES:
+        raise AccessDenied(_("“%(stage)s”由组织方根据合同和登记证明录入；合作双方可以在备注中说明进展，由组织方确认。",
+                             stage=target))
+    note, problems = _note(form)
     if target == "签约" or (target == "登记" and (not outcome.contract_type or not outcome.amount)):
         # An outcome recorded on the dashboard without type or amount completes them on its way to 登记.
-        contract, problems = _contract_terms(form, today, signed=target == "签约")
+        contract, more = _contract_terms(form, today, signed=target == "签约")
+        problems += more
         if not problems:
             outcome.contract_type, outcome.amount = contract["contract_type"], contract["amount"]
             outcome.signed_on = contract["signed_on"] or outcome.signed_on
@@ -158,7 +254,7 @@ def advance(viewer, event, outcome_id, form, today=None):
     if problems:
         raise ValidationFailed("；".join(p["message"] for p in problems), problems)
     db.session.add(DealStep(outcome_id=outcome.id, event_id=event.id, from_stage=outcome.stage, to_stage=target,
-                            username=viewer.username))
+                            username=viewer.username, note=note))
     outcome.stage = target
     if target == "签约" and outcome.need_id:
         from .outcomes import _remember

@@ -1,4 +1,5 @@
-"""Import templates: the record columns in the UI language, and the blank workbooks organisers fill in.
+"""Import templates: the record columns in the UI language, and the blank workbooks organisers fill in
+(needs and capabilities per event; the organisation database, see :func:`organisation_template_bytes`).
 
 The Excel template has one example row (its id starts with 示例, so the loaders reject it with its
 own reason and it is never imported), drop-down lists built from the vocabularies the loaders
@@ -131,3 +132,109 @@ def _add_lists(sheet, kind):
                                     error=message, errorTitle=_("请检查输入"))
         validation.add(f"{letter}2:{letter}{LAST_ROW}")
         sheet.add_data_validation(validation)
+
+
+#: A fictional organisation that passes every rule of the organisation import but for its 示例 name
+#: (credit code 91320583MA1XQ7KT81: GB 32100-2015 check character 1).
+ORGANISATION_EXAMPLE = {
+    "name": "示例：某某精密机械有限公司", "kind": "企业", "credit_code": "91320583MA1XQ7KT81", "industry_code": "C3484",
+    "town": "示例镇", "rd_staff": 36, "revenue_band": "2000万–1亿元", "main_products": "精密压铸件、减速器壳体",
+    "institute_type": "", "disciplines": "", "teams": "",
+    "高新技术企业|number": "GR202332001234", "高新技术企业|valid_from": "2023-11-06",
+    "高新技术企业|valid_until": "2026-11-05",
+    "科技型中小企业|number": "202532058300001234", "科技型中小企业|valid_from": "2025-04-01",
+    "科技型中小企业|valid_until": "2026-03-31",
+}
+#: Tier columns the template writes: the register or certificate number, start and expiry.
+TIER_HEADERS = {"number": "编号", "valid_from": "起始日期", "valid_until": "有效期至"}
+
+
+def organisation_headers():
+    """``{field: header}`` of the organisation import template, in column order (Chinese, as the bureau writes them).
+
+    Profile fields use the first name :data:`webapp.services.org_imports.COLUMNS` accepts; each tier
+    has three columns, e.g. ``高新技术企业编号``, ``高新技术企业起始日期``, ``高新技术企业有效期至``.
+    """
+    from .org_imports import COLUMNS as ORG_COLUMNS
+    from .organisations import TIERS
+
+    headers = {field: names[0] for field, names in ORG_COLUMNS.items()}
+    for tier in TIERS:
+        headers.update({f"{tier}|{part}": tier + suffix for part, suffix in TIER_HEADERS.items()})
+    return headers
+
+
+def organisation_template_bytes():
+    """The ``.xlsx`` template of the organisation import: header, one example row, drop-down lists, 填写说明.
+
+    The example row's name starts with 示例, so an import reports it and stores nothing from it; every
+    other value in it passes the import's rules (credit code, industry code, tier numbers and dates).
+    """
+    from .organisations import INSTITUTE_TYPES, REVENUE_BANDS
+
+    headers = organisation_headers()
+    example = pd.DataFrame([{headers[f]: ORGANISATION_EXAMPLE.get(f, "") for f in headers}])
+    with tempfile.TemporaryDirectory(prefix="matcher-template-") as folder:
+        path = write_workbook({_("单位档案"): example, _("填写说明"): _organisation_guide(headers)},
+                              Path(folder) / "template.xlsx")
+        book = openpyxl.load_workbook(path)
+    sheet, fields = book.worksheets[0], list(headers)
+    for field, values, message in (("kind", ("企业", "院所"), _("单位类型须为“企业”或“院所”。")),
+                                   ("revenue_band", REVENUE_BANDS, _("请从列表中选择营业收入区间。")),
+                                   ("institute_type", INSTITUTE_TYPES, _("请从列表中选择院所类型。"))):
+        letter = get_column_letter(fields.index(field) + 1)
+        validation = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True,
+                                    showErrorMessage=True, errorStyle="stop", error=message,
+                                    errorTitle=_("请检查输入"))
+        validation.add(f"{letter}2:{letter}{LAST_ROW}")
+        sheet.add_data_validation(validation)
+    # Codes, numbers and dates stay text: Excel would turn an all-digit credit code into a rounded number.
+    for index, field in enumerate(fields, start=1):
+        if field in ("credit_code", "industry_code") or "|" in field:
+            sheet.column_dimensions[get_column_letter(index)].number_format = "@"
+            sheet.cell(row=2, column=index).number_format = "@"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _organisation_guide(headers):
+    """The 填写说明 sheet of the organisation template: one row per column with its rule, then general notes."""
+    from .organisations import INSTITUTE_TYPES, MAX_YEARS, NUMBER_REQUIRED, REVENUE_BANDS, TIERS
+
+    separator = _("、")
+    required, optional = _("必填"), _("选填")
+    rules = {
+        "name": (required, _("文字，最多 200 个字符"),
+                 _("已有单位按统一社会信用代码合并（保留原名称），没有代码时按名称合并；以“示例”开头的行不导入")),
+        "kind": (optional, _("企业、院所"), _("留空视为企业")),
+        "credit_code": (_("企业必填"),
+                        _("18 位，只含数字和除 I、O、Z、S、V 以外的大写字母；第 1 位登记管理部门代码、第 2 位机构类别代码、"
+                          "第 3–8 位行政区划代码；第 18 位为按 GB 32100-2015 算出的校验码"),
+                        _("同一代码只能属于一个单位；小写字母和空格会自动纠正")),
+        "industry_code": (optional, _("GB/T 4754-2017 门类字母加 2–4 位数字，二者须一致，如 C3911"),
+                          _("只填数字时自动补上门类字母")),
+        "town": (optional, _("文字"), ""),
+        "rd_staff": (optional, _("0–1000000 的整数"), ""),
+        "revenue_band": (optional, separator.join(REVENUE_BANDS), ""),
+        "main_products": (optional, _("文字"), _("用于按产品筛选和邀约时的匹配")),
+        "institute_type": (_("仅院所"), separator.join(INSTITUTE_TYPES), _("企业行须留空")),
+        "disciplines": (_("仅院所"), _("多个用分号、逗号或顿号分隔"), ""),
+        "teams": (_("仅院所"), _("多个用分号、逗号或顿号分隔"), ""),
+    }
+    for tier in TIERS:
+        number_rule = _("GR（2008 年前为 GF）加 12 位数字，如 GR202332001234") if tier == "高新技术企业" else _("文字，最多 40 个字符")
+        number_need = _("填写该梯队时必填") if tier in NUMBER_REQUIRED else optional
+        until_need = _("填写该梯队时必填") if tier in MAX_YEARS else optional
+        until_note = (_("不晚于起始日期后 %(years)s 年", years=MAX_YEARS[tier]) if tier in MAX_YEARS else "")
+        rules[f"{tier}|number"] = (number_need, number_rule, _("梯队只用于企业；三列都留空表示不改动该梯队"))
+        rules[f"{tier}|valid_from"] = (optional, _("日期 YYYY-MM-DD"), "")
+        rules[f"{tier}|valid_until"] = (until_need, _("日期 YYYY-MM-DD，晚于起始日期"), until_note)
+    first = _("列名")
+    rows = [{first: headers[f], _("是否必填"): rules[f][0], _("可填写的值"): rules[f][1],
+             _("示例"): str(ORGANISATION_EXAMPLE.get(f, "")), _("备注"): rules[f][2]} for f in headers]
+    notes = [_("第 1 行是表头，请不要改动列名；数据从第 2 行开始，一行一个单位。"),
+             _("第 2 行是填写示例（单位名称以“示例”开头），导入时不会导入，可以直接覆盖或删除。"),
+             _("梯队为：%(tiers)s；每个梯队三列：编号、起始日期、有效期至。", tiers=separator.join(TIERS)),
+             _("上传后逐行校验：任何一处出错都不导入任何数据，并列出每处错误的行、列和规则。")]
+    return pd.DataFrame(rows + [{first: ""}] + [{first: note} for note in notes]).fillna("")

@@ -6,7 +6,9 @@ column as written and the rule; one problem anywhere stores nothing. A valid fil
 transaction: a row whose credit code is known updates that organisation (its stored name is kept,
 since events refer to it), else a row whose name is known completes that organisation, else a new
 organisation is created. Tiers named in a row are set; tiers it leaves empty are left as they were.
-Every changed field enters the history with the file and row it came from.
+Every changed field enters the history with the file and row it came from. A row whose name starts with
+示例 (or ``example``) is the template's example row: it is neither checked nor stored, and the result
+names its row.
 """
 from __future__ import annotations
 
@@ -65,7 +67,8 @@ def import_organisations(viewer, upload):
     Returns
     -------
     dict
-        ``file, rows, new, updated, unchanged`` (counts of organisations).
+        ``file, rows, new, updated, unchanged`` (counts of organisations) and ``examples`` (spreadsheet
+        rows of template example rows, not imported).
 
     Raises
     ------
@@ -152,9 +155,18 @@ def _check_row(row_number, values, columns, original, seen):
     return {"name": name, "kind": kind, "profile": clean, "tiers": tiers}, problems
 
 
+def is_example(name):
+    """Whether a row's name marks it as an import template's example row (示例…, example…)."""
+    name = str(name or "").strip()
+    return name.startswith("示例") or name.lower().startswith("example")
+
+
 def _merge(viewer, rows, original):
     seen, checked, problems = {"credit_code": {}, "name": {}}, [], []
-    cleaned = []
+    cleaned, examples = [], [row_number for row_number, values, _columns in rows if is_example(values.get("name"))]
+    rows = [row for row in rows if row[0] not in examples]
+    if not rows:
+        raise ValidationFailed(_("%(file)s：只有填写示例行，没有要导入的单位。", file=original))
     for row_number, values, columns in rows:
         clean, found = _check_row(row_number, values, columns, original, seen)
         problems += found
@@ -170,7 +182,7 @@ def _merge(viewer, rows, original):
     if problems:
         raise ValidationFailed(_("%(file)s：%(n)s 处错误，未导入任何数据。请修正后重新上传。", file=original,
                                  n=len(problems)), problems)
-    counts = {"file": original, "rows": len(checked), "new": 0, "updated": 0, "unchanged": 0}
+    counts = {"file": original, "rows": len(checked), "new": 0, "updated": 0, "unchanged": 0, "examples": examples}
     # One flush for the new organisations' ids and stored rows read in bulk: without autoflush, a
     # 2,000-row file is a few statements per row instead of a flush (and its change hook) per query.
     with db.session.no_autoflush:

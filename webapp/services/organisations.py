@@ -44,7 +44,7 @@ MAX_YEARS = {"科技型中小企业": 1, "高新技术企业": 3, "专精特新�
 HIGH_TECH_NUMBER = re.compile(r"^G[RF]\d{12}$")
 INSTITUTE_TYPES = ("高校", "国防科研院所", "国家重点实验室", "省重点实验室", "新型研发机构", "企业研发中心")
 REVENUE_BANDS = ("500万元以下", "500万–2000万元", "2000万–1亿元", "1亿–10亿元", "10亿元以上")
-#: Days before expiry that a tier appears on the reminder list.
+#: Days before expiry that a tier (and a 保密资质 certificate, webapp.services.qualifications) appears on the reminder list.
 EXPIRY_NOTICE_DAYS = 90
 #: Profile fields a member may edit for its own organisation.
 MEMBER_FIELDS = ("industry_code", "town", "rd_staff", "revenue_band", "main_products", "disciplines", "teams")

@@ -3,7 +3,8 @@
 Verifying a qualification is a security officer's act (role ``security``, or an administrator):
 it needs the certificate number and an expiry date in the future, nobody verifies their own
 organisation, and every change is written to the audit log by the caller with the values before.
-Organisers see the organisations taking part in their own events, read-only.
+Organisers see the organisations taking part in their own events, read-only; the same rule decides
+whose certificates appear on the expiry list (:func:`expiring`).
 """
 from __future__ import annotations
 
@@ -17,8 +18,26 @@ from matcher import CLEARANCES
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import Capability, Need, Organisation
+from .organisations import EXPIRY_NOTICE_DAYS
 
 KINDS = ("enterprise", "institute")
+
+
+def _event_scope(viewer):
+    """SQL condition on an event id column for the events whose organisations' qualifications the viewer sees
+    (None: the viewer sees no qualifications)."""
+    if viewer.role == "organiser":
+        return lambda column: column.in_(viewer.event_ids)
+    if viewer.everything or viewer.role == "security":
+        return lambda column: true()
+    return None
+
+
+def _taking_part(scope):
+    """Names of the organisations with needs or capabilities in the events of ``scope``."""
+    return set(db.session.scalars(union(select(Need.org).where(scope(Need.event_id), Need.org != ""),
+                                        select(Capability.org).where(scope(Capability.event_id),
+                                                                     Capability.org != ""))))
 
 
 def listing(viewer):
@@ -28,15 +47,10 @@ def listing(viewer):
     Organisations that take part (have needs or capabilities) but hold no qualification record yet are
     listed too, as unsaved rows with 无, so an officer sees whom to verify.
     """
-    if viewer.role == "organiser":
-        scope = lambda column: column.in_(viewer.event_ids)  # noqa: E731
-    elif viewer.everything or viewer.role == "security":
-        scope = lambda column: true()  # noqa: E731
-    else:
+    scope = _event_scope(viewer)
+    if scope is None:
         return []
-    names = set(db.session.scalars(union(select(Need.org).where(scope(Need.event_id), Need.org != ""),
-                                         select(Capability.org).where(scope(Capability.event_id),
-                                                                      Capability.org != ""))))
+    names = _taking_part(scope)
     query = select(Organisation)
     if viewer.role == "organiser":
         query = query.where(Organisation.name.in_(names))
@@ -46,6 +60,29 @@ def listing(viewer):
     rows.update({name: Organisation(name=name, kind=kinds.get(name, "enterprise"), clearance="无")
                  for name in names - set(rows)})
     return [rows[name] for name in sorted(rows)]
+
+
+def expiring(viewer, today=None, days=EXPIRY_NOTICE_DAYS):
+    """保密资质 certificates that expired or expire within ``days``, soonest first, among the organisations
+    whose qualifications the viewer may see (the rule of :func:`listing`).
+
+    A withdrawn qualification (无) has no expiry and is not listed.
+
+    Returns
+    -------
+    list of (Organisation, int)
+        The organisation and the days left (negative: expired that many days ago).
+    """
+    scope = _event_scope(viewer)
+    if scope is None:
+        return []
+    today = today or dt.date.today()
+    query = select(Organisation).where(Organisation.clearance != "无", Organisation.expires_on.is_not(None),
+                                       Organisation.expires_on <= today + dt.timedelta(days=days))
+    if viewer.role == "organiser":
+        query = query.where(Organisation.name.in_(_taking_part(scope)))
+    rows = db.session.scalars(query.order_by(Organisation.expires_on, Organisation.name)).all()
+    return [(organisation, (organisation.expires_on - today).days) for organisation in rows]
 
 
 def verify(user, *, name, clearance, certificate_no, expires_on, kind=""):

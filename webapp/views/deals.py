@@ -47,3 +47,16 @@ def advance(event_id, deal_id):
         audit.record("deal_advanced", f"event {event.id}", f"deal {deal_id} → {stage}")
         flash(_("已进入“%(stage)s”。", stage=stage), "success")
     return redirect(url_for("deals.index", event_id=event.id, _anchor=f"deal-{deal_id}"))
+
+
+@bp.post("/events/<int:event_id>/deals/<int:deal_id>/notes")
+def note(event_id, deal_id):
+    event = get_event(event_id)
+    try:
+        service.add_note(g.viewer, event, deal_id, request.form)
+    except ValidationFailed as failure:
+        flash_failure(failure)
+    else:
+        audit.record("deal_note", f"event {event.id}", f"deal {deal_id}")
+        flash(_("已记录备注。"), "success")
+    return redirect(url_for("deals.index", event_id=event.id, _anchor=f"deal-{deal_id}"))

@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 
 from .. import audit
 from ..errors import ValidationFailed
-from ..services import org_imports
+from ..services import import_templates, org_imports, qualifications
 from ..services import organisations as service
-from ..ui import flash_failure
+from ..ui import attachment, flash_failure
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -85,6 +85,7 @@ def remove_tier(org_id, tier_id):
 @bp.get("/expiring")
 def expiring():
     return render_template("organisations/expiring.html", rows=service.expiring(g.viewer),
+                           qualifications=qualifications.expiring(g.viewer), tiers_shown=service.may_edit_all(g.viewer),
                            days=service.EXPIRY_NOTICE_DAYS, today=dt.date.today())
 
 
@@ -101,6 +102,12 @@ def import_file():
             audit.record("org_import", result["file"], f"new={result['new']} updated={result['updated']}")
     return render_template("organisations/import.html", result=result, problems=problems,
                            tiers=service.TIERS, columns=org_imports.COLUMNS), status
+
+
+@bp.get("/import/template.xlsx")
+def import_template():
+    return attachment(import_templates.organisation_template_bytes(), _("单位表导入模板.xlsx"),
+                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "template-organisations.xlsx")
 
 
 def _no_file():
