@@ -19,8 +19,10 @@ embeddings, so that only the ranking path is timed). Printed per run:
   the exact path fits (``--exact-limit`` pairs), else a sample of
   ``--recall-queries`` queries, for which the exact path is the first-order
   ranking (the exact neighbourhood signal needs every candidate's neighbours);
-- ``reason_ms_median``: reasons per suggestion (median over 3 batches of 20,000 suggestions,
-  written in one call as a ranking writes them).
+- ``reason_ms_per_record`` (a record's words and sentences, computed once per record) and
+  ``reason_ms_per_pair`` (a pair's reason from those), medians over 3 samples of 20,000
+  suggestions; ``reason_ms_median`` is their sum per suggestion of this whole ranking
+  (per pair + per record × distinct records / suggestions), as ``rank_pairs`` writes them.
 
 Machine facts (CPU model and flags, load average) are printed with every run.
 """
@@ -37,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 SIZES = ("2000x2000", "20000x20000", "100000x100000", "64000x154000")
@@ -102,7 +105,7 @@ def run(size, direction, args):
             "gemm_seconds": round(gemm_seconds, 2), "ratio": round(seconds / gemm_seconds, 2),
             "gemm_heap_seconds": round(gemm_heap_seconds, 2), "ratio_heap": round(seconds / gemm_heap_seconds, 2),
             "peak_rss_gb": round(rss, 2), "recall_at_10": round(recall, 4), "recall_on": recall_on,
-            "reason_ms_median": _reason_ms(found, needs, capabilities, direction),
+            **_reason_ms(found, needs, capabilities, direction),
             "weights": {**matcher.DEFAULT_WEIGHTS, **weights},
             "load_average": [round(x, 2) for x in (load[0], os.getloadavg()[0])], **_machine()}
 
@@ -144,22 +147,38 @@ def _recall(found, needs, capabilities, options, args):
 
 
 def _reason_ms(found, needs, capabilities, direction, batches=3, batch=20_000):
-    # Reasons are written for a whole ranking at once (rank_pairs → describe_pairs), so the
-    # per-record work (keyword dictionary, terms) is shared by every suggestion of the call:
-    # timed on batches of 20,000 suggestions, as a ranking of 2,000+ queries gives.
+    """Reason cost: per record (terms computed once) and per pair (from those terms), and the two
+    combined per suggestion of this whole ranking, whose records are each described once."""
     from matcher.lexical import BM25
-    from matcher.reasons import describe_pairs
+    from matcher.reasons import explain_pairs, record_terms
     from matcher.records import record_texts
 
     weight = BM25().fit(record_texts(capabilities if direction == "need" else needs)).term_weight
+    keywords = {k for frame in (needs, capabilities) for value in frame["keywords"] for k in str(value).split(";")}
     rng = np.random.default_rng(1)
-    times = []
+    per_record, per_pair = [], []
     for _ in range(batches):
         rows = found.iloc[rng.choice(len(found), min(batch, len(found)), replace=False)]
+        sides = [(frame, pd.Index(frame["id"]).get_indexer(rows[column]))
+                 for frame, column in ((needs, "need_id"), (capabilities, "capability_id"))]
         started = time.perf_counter()
-        describe_pairs(rows, needs, capabilities, weight=weight, semantic=True, neighbourhood=True)
-        times.append((time.perf_counter() - started) / len(rows) * 1e3)
-    return round(float(np.median(times)), 3)
+        built = []
+        for frame, at in sides:
+            unique, inverse = np.unique(at, return_inverse=True)
+            subset = frame.iloc[unique]
+            terms = record_terms(record_texts(subset), subset["description"].tolist(), keywords=keywords)
+            built.append(([terms[i] for i in inverse], len(unique)))
+        described = time.perf_counter()
+        explain_pairs(built[0][0], built[1][0], needs["domain"].to_numpy()[sides[0][1]],
+                      capabilities["domain"].to_numpy()[sides[1][1]], weight=weight,
+                      semantic=rows["score_semantic"].to_numpy(), lexical=rows["score_lexical"].to_numpy(),
+                      strength=rows["strength"].to_numpy(), band=rows["strength_band"].to_numpy())
+        per_record.append((described - started) / (built[0][1] + built[1][1]) * 1e3)
+        per_pair.append((time.perf_counter() - described) / len(rows) * 1e3)
+    record_ms, pair_ms = float(np.median(per_record)), float(np.median(per_pair))
+    records_per_suggestion = (found["need_id"].nunique() + found["capability_id"].nunique()) / max(len(found), 1)
+    return {"reason_ms_median": round(pair_ms + record_ms * records_per_suggestion, 3),
+            "reason_ms_per_pair": round(pair_ms, 3), "reason_ms_per_record": round(record_ms, 3)}
 
 
 def _machine():
