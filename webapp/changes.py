@@ -15,15 +15,26 @@ for every write path at once.
 
 The bump is one ``UPDATE events SET data_version = data_version + 1`` on the flush's own
 connection: atomic under concurrency, committed or rolled back with the change.
+
+The standing library lives outside events and has its own counter, ``library_version``: a
+write to a library item that changes what the per-process indexes hold (status, text, 密级,
+owner, version, expiry) and a new or removed entry of the organisation history bump it, and
+each web process refreshes its in-memory indexes when the counter moved
+(:mod:`webapp.services.library_matching`). The same hook keeps the catalogue's word index
+(:mod:`webapp.services.market_search`) in step, after the flush, in the same transaction.
 """
 from __future__ import annotations
 
 from itertools import chain
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, select, union, update
+from sqlalchemy import event, inspect, select, union, update
 
-from .models import Capability, Event, Need, Organisation, OrgProfile, OrgTier
+from .models import Capability, Event, LibraryItem, LibraryVersion, Need, Organisation, OrgHistory, OrgProfile, OrgTier
+
+#: Library item fields the indexes depend on (matching, near-duplicates, catalogue words).
+LIBRARY_FIELDS = ("status", "title", "description", "keywords", "classification", "org", "kind", "version",
+                  "expires_on")
 
 
 def bump(session, event_ids):
@@ -71,3 +82,55 @@ def _bulk_statement(state):
         raise RuntimeError(f"a bulk write to {table.name} must name its event with .execution_options(event_id=...) "
                            f"so that the event's cached pages are invalidated")
     bump(state.session, [event_id])
+
+
+def bump_library(session):
+    """Bump the library version within the session's transaction."""
+    table = LibraryVersion.__table__
+    session.connection().execute(update(table).where(table.c.id == 1).values(version=table.c.version + 1))
+
+
+def library_version(session):
+    """The library version as committed (or as this transaction sees it)."""
+    return session.connection().execute(select(LibraryVersion.__table__.c.version).where(
+        LibraryVersion.__table__.c.id == 1)).scalar() or 0
+
+
+@event.listens_for(Session, "before_flush")
+def _library_writes(session, _flush_context, _instances):
+    touched, moved = [], False
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, LibraryItem):
+            if obj in session.deleted:
+                touched.append(obj.id)
+            elif obj in session.new:
+                touched.append(obj)
+                moved |= obj.status != "draft"
+            elif _changed(obj, LIBRARY_FIELDS):
+                touched.append(obj)
+                moved |= obj.status != "draft" or _changed(obj, ("status",))
+        elif isinstance(obj, OrgHistory) and (obj in session.new or obj in session.deleted):
+            moved = True
+    if moved or any(isinstance(item, int) for item in touched):
+        bump_library(session)
+    if touched:
+        session.info.setdefault("library_search", []).extend(touched)
+
+
+@event.listens_for(Session, "after_flush")
+def _library_search(session, _flush_context):
+    from .services import market_search
+
+    items = session.info.pop("library_search", None)
+    if items:
+        market_search.sync(session.connection(), items)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_library_search(session, _previous_transaction):
+    session.info.pop("library_search", None)
+
+
+def _changed(obj, fields):
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in fields)
