@@ -33,6 +33,7 @@ from .rank import (
 )
 from .records import load_capabilities, load_needs
 from .standing import StandingMatches
+from .standing_strength import StandingStrength
 from .taxonomy import CLASSIFICATIONS, CLEARANCES, DOMAINS, clearance_allows, infer_domains
 
 __version__ = "0.1.0"
@@ -52,6 +53,7 @@ __all__ = [
     "Schedule",
     "ScoreMatrix",
     "StandingMatches",
+    "StandingStrength",
     "VectorIndex",
     "agenda_frames",
     "clearance_allows",

@@ -141,3 +141,53 @@ def test_excluded_organisation_pairs_leave_every_list_and_stay_out_incrementally
     plain = oracle(items, top_k)
     for key in list(items)[:20]:
         assert [i for _, i in library.search(*key, with_excluded=True)] == [i for _, i in plain[key]], key
+
+
+def test_standing_strength_equals_the_event_paths_signals_through_adds_and_removes():
+    """StandingStrength's BM25 coverage and cosine z-score equal matcher.blockwise's on the same capabilities."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import matcher
+    from matcher import blockwise
+    from matcher.lexical import BM25
+    from matcher.standing_strength import StandingStrength
+    from matcher.strength import match_strength
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    needs = matcher.load_needs(data / "needs.csv").head(12)
+    capabilities = matcher.load_capabilities(data / "capabilities.csv").head(40)
+    need_texts = (needs["title"] + "。" + needs["description"]).tolist()
+    texts = (capabilities["title"] + "。" + capabilities["description"]).tolist()
+    rng = np.random.default_rng(5)
+    dim = 24
+    vectors, need_vectors = unit(rng, len(texts), dim), unit(rng, len(need_texts), dim)
+    levels, need_levels = rng.integers(0, 4, len(texts)), rng.integers(0, 4, len(need_texts))
+    stats = StandingStrength(dim).add(texts[:25], vectors[:25], levels[:25]).add(texts[25:], vectors[25:], levels[25:])
+    gone = np.arange(5, 12)
+    stats.remove([texts[i] for i in gone], vectors[gone], levels[gone])
+    kept = np.setdiff1d(np.arange(len(texts)), gone)
+    kept_texts = [texts[i] for i in kept]
+    assert stats.n_documents_ == len(kept)
+    index = BM25().fit(kept_texts)
+    query_terms = index.query_terms(need_texts)
+    expected = blockwise.lexical_coverage(SimpleNamespace(query_terms=query_terms, index=index), slice(None),
+                                          index.term_scores(query_terms))
+    coverage = stats.lexical_coverage(need_texts, kept_texts)
+    assert (coverage > 0.05).sum() > 20  # the texts share terms: not a comparison of zeros
+    np.testing.assert_allclose(coverage, expected, atol=2e-5)
+    cosine = need_vectors @ vectors[kept].T
+    expected_z = np.zeros_like(cosine)
+    for row, level in enumerate(need_levels):
+        visible = cosine[row, levels[kept] <= level]
+        expected_z[row] = (cosine[row] - visible.mean()) / visible.std() if len(visible) else cosine[row]
+    z = stats.semantic_z(need_vectors, need_levels, vectors[kept])
+    np.testing.assert_allclose(z, expected_z, atol=1e-4)
+    np.testing.assert_allclose(stats.strengths(need_texts, need_vectors, need_levels, kept_texts, vectors[kept]),
+                               match_strength(expected_z.ravel(), expected.ravel()).reshape(z.shape), atol=1e-5)
+    lexical_only = StandingStrength(dim, semantic=False).add(kept_texts, vectors[kept], levels[kept])
+    np.testing.assert_allclose(lexical_only.strengths(need_texts, None, need_levels, kept_texts, None),
+                               match_strength(0 * expected.ravel(), expected.ravel(), semantic=False).reshape(z.shape),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="never added"):
+        lexical_only.remove(["全新的文字内容不在库中"], None, [0])
