@@ -20,7 +20,7 @@ from matcher import DOMAINS
 from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
-from ..models import ChallengeCall, Proposal
+from ..models import ChallengeCall, LibraryItem, Proposal
 from .library import is_reviewer
 
 #: The poster name of calls the bureau posts itself.
@@ -131,30 +131,49 @@ def decide(viewer, call, proposal_id, status):
 def suggest_institutes(viewer, call, *, top_k=5):
     """Institutes to invite: organisations whose listed 公开 achievements best match the call, best first.
 
+    The call is the query (as a need); an organisation's score is its best achievement's cosine,
+    shown with that pair's calibrated strength.
+
     Returns
     -------
-    list of (str, float)
-        Organisation and its best similarity (only for the poster and reviewers).
+    list of dict
+        ``org``, ``item_id`` (its best achievement), ``score``, ``strength`` and ``band`` (only for
+        the poster and reviewers).
     """
+    from matcher.strength import strength_band
+
     from . import library_matching
-    from .library_matching import _library, encode
 
     if not (is_poster(viewer, call) or is_reviewer(viewer)):
         return []
-    probe = type("Probe", (), {"title": call.title, "keywords": call.domain, "description": call.requirements,
-                               "kind": "need"})()
-    vector = encode([probe])[0]
+    probe = _call_probe(call)
+    vector = library_matching.encode([probe])[0]
     with library_matching._LOCK:
-        side = _library().sides["capability"]
+        index = library_matching.current_index()
+        side = index.matches.sides["capability"]
         n = len(side.ids)
-        if not n:
-            return []
-        names = {code: name for name, code in _library()._org_codes.items()}
-        public = side.active[:n] & (side.levels[:n] == 0)
+        names = {code: name for name, code in index.matches._org_codes.items()}
+        public = np.flatnonzero(side.active[:n] & (side.levels[:n] == 0))
         scores = side.vectors[:n] @ vector
         best = {}
-        for position in np.flatnonzero(public):
+        for position in public:
             org = names[int(side.orgs[position])]
-            if org != call.org:
-                best[org] = max(best.get(org, -1.0), float(scores[position]))
-    return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:top_k]
+            if org != call.org and (org not in best or scores[position] > scores[best[org]]):
+                best[org] = position
+        chosen = sorted(best.items(), key=lambda x: (-float(scores[x[1]]), x[0]))[:top_k]
+        if not chosen:
+            return []
+        ids = [side.ids[position] for _, position in chosen]
+        items = {item.id: item for item in db.session.scalars(select(LibraryItem).where(LibraryItem.id.in_(ids)))}
+        strengths = index.strength.strengths(
+            library_matching.item_texts([probe]), vector[None, :], [0],
+            library_matching.item_texts([items[i] for i in ids]), side.vectors[[p for _, p in chosen]])[0]
+    return [{"org": org, "item_id": item_id, "score": float(scores[position]), "strength": float(strength),
+             "band": str(strength_band(strength))}
+            for (org, position), item_id, strength in zip(chosen, ids, strengths)]
+
+
+def _call_probe(call):
+    """The call as a library need (title, requirements, domain as keywords) for encoding and scoring."""
+    return type("Probe", (), {"title": call.title, "keywords": call.domain, "description": call.requirements,
+                              "kind": "need"})()

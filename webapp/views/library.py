@@ -72,12 +72,13 @@ def edit(item_id):
 def item(item_id):
     record = service.get_item(g.viewer, item_id)
     owner_or_reviewer = service.is_owner(g.viewer, record) or service.is_reviewer(g.viewer)
+    with_met = owner_or_reviewer and request.args.get("met") == "1"
     return render_template(
         "library/item.html", item=record, owner=service.is_owner(g.viewer, record),
         reviewer=service.is_reviewer(g.viewer), contact=service.may_see_contact(g.viewer, record),
-        history=service.history(g.viewer, record) if owner_or_reviewer else [],
-        suggestions=library_matching.suggestions(g.viewer, record), requests=market.requests_for(g.viewer, record),
-        duplicate=_duplicate(record) if owner_or_reviewer else None)
+        history=service.history(g.viewer, record) if owner_or_reviewer else [], with_met=with_met,
+        suggestions=library_matching.suggestions(g.viewer, record, with_met=with_met),
+        requests=market.requests_for(g.viewer, record), duplicate=_duplicate(record) if owner_or_reviewer else None)
 
 
 @bp.post("/library/<int:item_id>/<action>")

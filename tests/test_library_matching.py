@@ -1,0 +1,165 @@
+"""Library matching in the web app: calibrated strengths in lists and notices, history carried over, and several
+processes on one database keeping their in-memory indexes in step."""
+import re
+
+import numpy as np
+from test_library import PASSWORD, TEXT, market, publish, text  # noqa: F401 (fixture)
+from webapp_helpers import login, make_app
+
+STRONG = "碳化硅外延缺陷表征服务"
+WEAK = "高通量基因测序服务"
+WEAK_TEXT = "提供全基因组测序、转录组测序与生物信息分析"
+
+
+def expected_strengths(app, need_id, capability_ids, listed_capability_ids):
+    """Strength by the event path's definition, computed independently: BM25 fitted on the listed capabilities,
+    coverage as matcher.blockwise computes it, the lexical-only model (the tests' semantic signal is off)."""
+    from types import SimpleNamespace
+
+    from matcher import blockwise
+    from matcher.lexical import BM25
+    from matcher.strength import match_strength
+    from webapp.db import db
+    from webapp.models import LibraryItem
+    from webapp.services.library_matching import item_texts
+
+    with app.app_context():
+        items = {i: db.session.get(LibraryItem, i) for i in [need_id, *listed_capability_ids]}
+        index = BM25().fit(item_texts([items[i] for i in listed_capability_ids]))
+        query_terms = index.query_terms(item_texts([items[need_id]]))
+        coverage = blockwise.lexical_coverage(SimpleNamespace(query_terms=query_terms, index=index), slice(None),
+                                              index.term_scores(query_terms))[0]
+    strengths = match_strength(np.zeros_like(coverage), coverage, semantic=False)
+    return {i: float(strengths[listed_capability_ids.index(i)]) for i in capability_ids}
+
+
+def publish_background(clients, n=12):
+    """Achievements from the sample data: the corpus a strength is measured against (BM25's statistics)."""
+    import csv
+
+    from webapp_helpers import SAMPLE
+
+    with (SAMPLE / "capabilities.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))[:n]
+    return [publish(clients, "inst2" if i % 2 else "inst", title=row["成果名称"], description=row["成果简介"])
+            for i, row in enumerate(rows)]
+
+
+def stored(app):
+    from webapp.db import db
+    from webapp.models import LibraryMatch
+
+    with app.app_context():
+        return {(m.item_id, m.other_id): m.strength for m in db.session.query(LibraryMatch)}
+
+
+def test_lists_and_notices_show_the_calibrated_strength_and_only_strong_matches_are_announced(market):  # noqa: F811
+    app, clients = market
+    background = publish_background(clients)
+    need = publish(clients, "ent", kind="need", title="碳化硅外延缺陷控制需求", description=TEXT)
+    weak = publish(clients, "inst2", title=WEAK, description=WEAK_TEXT)
+    # The weak achievement enters the need's list but is not announced.
+    assert weak in [other for (item, other) in stored(app) if item == need]
+    assert "为您推荐" not in text(clients["ent"], "/inbox")
+    strong = publish(clients, "inst", title=STRONG)
+    expected = expected_strengths(app, need, [weak, strong], background + [weak, strong])
+    assert expected[strong] >= 0.5 > 0.25 > expected[weak]  # the test's premise: one 强, one 弱
+    np.testing.assert_allclose([stored(app)[(need, strong)], stored(app)[(strong, need)], stored(app)[(need, weak)]],
+                               [expected[strong], expected[strong], expected[weak]], atol=1e-4)
+    inbox = text(clients["ent"], "/inbox")
+    assert inbox.count("为您推荐") == 1 and STRONG in inbox and WEAK not in inbox
+    assert f"匹配强度 {expected[strong]:.2f}（强）" in inbox
+    # The item page shows band and number instead of the raw similarity, best first.
+    page = text(clients["ent"], f"/library/{need}").split("为您推荐")[1]
+    assert page.index(STRONG) < page.index(WEAK)
+    rows = re.findall(r'<li><a href="/library/(\d+)">[^<]*</a> · [^<]* · <span class="strength[^"]*"[^>]*>'
+                      r'<span class="badge">([强中弱])</span> <span class="score-value">([0-9.]+)</span>', page)
+    shown = {int(i): (band, value) for i, band, value in rows}
+    assert int(rows[0][0]) == strong and len(rows) == 10
+    assert shown[strong] == ("强", f"{expected[strong]:.2f}") and shown[weak] == ("弱", f"{expected[weak]:.2f}")
+    body = clients["ent"].get(f"/api/library/{need}").get_json()
+    by_id = {s["id"]: s for s in body["suggestions"]}
+    assert body["suggestions"][0]["id"] == strong and by_id[weak]["strength_band"] == "弱"
+    assert abs(by_id[strong]["strength"] - expected[strong]) < 1e-4
+    # English pages name the band in English.
+    clients["ent"].get("/lang/en")
+    assert f"strength {expected[strong]:.2f} (strong)" in text(clients["ent"], "/inbox")
+
+
+def record_met(app, need_org, capability_org):
+    from webapp.db import db
+    from webapp.models import OrgHistory
+
+    with app.app_context():
+        db.session.add(OrgHistory(need_org=need_org, capability_org=capability_org, event_name="三月对接会",
+                                  kind="met"))
+        db.session.commit()
+
+
+def test_organisations_that_met_before_are_not_suggested_again_unless_asked(market):  # noqa: F811 (fixture)
+    app, clients = market
+    record_met(app, "甲企业", "子研究所")
+    need = publish(clients, "ent", kind="need", title="碳化硅外延缺陷控制需求", description=TEXT)
+    met = publish(clients, "inst", title=STRONG)
+    other = publish(clients, "inst2", title="碳化硅外延片缺陷检测", description=TEXT)
+    page = text(clients["ent"], f"/library/{need}").split("为您推荐")[1]
+    assert "碳化硅外延片缺陷检测" in page and STRONG not in page
+    assert (need, met) not in stored(app) and (met, need) not in stored(app) and (need, other) in stored(app)
+    assert STRONG not in text(clients["ent"], "/inbox") and "碳化硅外延缺陷控制需求" not in text(clients["inst"], "/inbox")
+    assert "碳化硅外延片缺陷检测" in text(clients["ent"], "/inbox")  # the other institute is announced
+    # Asked for, the list includes the organisation met before, marked as such.
+    asked = text(clients["ent"], f"/library/{need}?met=1").split("为您推荐")[1]
+    assert STRONG in asked and "往届已会面" in asked
+    assert [s["met"] for s in clients["ent"].get(f"/api/library/{need}?met=1").get_json()["suggestions"]
+            if s["id"] == met] == [True]
+    # A pair that meets after both items were listed leaves the page at once, and the stored lists (both
+    # directions, refilled) with the next library write of any process.
+    cleared = publish(clients, "ent-cleared", kind="need", title="碳化硅外延缺陷降低需求", description=TEXT)
+    assert (cleared, met) in stored(app)
+    record_met(app, "乙企业", "子研究所")
+    assert STRONG not in text(clients["ent-cleared"], f"/library/{cleared}").split("为您推荐")[1]
+    publish(clients, "inst2", title=WEAK, description=WEAK_TEXT)
+    lists = stored(app)
+    assert (cleared, met) not in lists and (met, cleared) not in lists and (cleared, other) in lists
+
+
+def test_two_processes_on_one_database_keep_their_indexes_in_step(market, tmp_path):  # noqa: F811 (fixture)
+    """Two app instances on one SQLite file, as two web processes: each brings its index up to the other's writes
+    before using it, so stored lists and notices are those of one index over the whole library."""
+    first, clients = market
+    second = make_app(tmp_path)
+    other = {name: login(second.test_client(), name, PASSWORD) for name in ("inst", "inst2", "ent", "ent-cleared",
+                                                                           "bureau")}
+    try:
+        need = publish(clients, "ent", kind="need", title="碳化硅外延缺陷控制需求", description=TEXT)
+        publish(other, "inst2", title=WEAK, description=WEAK_TEXT)  # the second process builds its index
+        capability = publish(clients, "inst", title=STRONG)  # the first process adds it; the second has not seen it
+        assert capability not in second.extensions["library_index"].loaded
+        later = publish(other, "ent-cleared", kind="need", title="碳化硅外延缺陷降低需求", description=TEXT)
+        # The second process brought its index up first: the new need ranks the first process's achievement.
+        index = second.extensions["library_index"]
+        assert capability in index.loaded and (later, capability) in stored(first) and (capability, later) in stored(first)
+        assert "“碳化硅外延缺陷降低需求”" in text(clients["inst"], "/inbox")  # written once, by the publishing process
+        assert text(clients["inst"], "/inbox").count("“碳化硅外延缺陷降低需求”") == 1
+        # A withdrawal in the second process: the first process's next publish does not rank it.
+        other["inst"].post(f"/library/{capability}/withdraw")
+        third = publish(clients, "ent", kind="need", title="碳化硅外延缺陷检测需求", description=TEXT)
+        assert capability not in first.extensions["library_index"].loaded
+        assert not [pair for pair in stored(first) if capability in pair]
+        assert (third, capability) not in stored(first)
+        # Both indexes equal a fresh build over the database, and reflect its version.
+        from webapp.changes import library_version
+        from webapp.db import db
+        from webapp.services import library_matching
+
+        for app in (first, second):
+            with app.test_request_context():
+                synced = library_matching.current_index()
+                assert synced.version == library_version(db.session)
+                lists = dict(synced.matches.matches_)
+                del app.extensions["library_index"]
+                fresh = library_matching.current_index().matches.matches_
+            assert lists.keys() == fresh.keys() and all([i for _, i in lists[k]] == [i for _, i in fresh[k]]
+                                                        for k in fresh)
+    finally:
+        second.extensions["matcher_jobs"].shutdown()
