@@ -33,6 +33,7 @@ from .rank import (
 )
 from .records import load_capabilities, load_needs
 from .standing import StandingMatches
+from .duplicates import NearDuplicateIndex
 from .standing_strength import StandingStrength
 from .taxonomy import CLASSIFICATIONS, CLEARANCES, DOMAINS, clearance_allows, infer_domains
 
@@ -52,6 +53,7 @@ __all__ = [
     "ModelUnavailableError",
     "Schedule",
     "ScoreMatrix",
+    "NearDuplicateIndex",
     "StandingMatches",
     "StandingStrength",
     "VectorIndex",

@@ -141,6 +141,12 @@ def test_two_processes_on_one_database_keep_their_indexes_in_step(market, tmp_pa
         assert capability in index.loaded and (later, capability) in stored(first) and (capability, later) in stored(first)
         assert "“碳化硅外延缺陷降低需求”" in text(clients["inst"], "/inbox")  # written once, by the publishing process
         assert text(clients["inst"], "/inbox").count("“碳化硅外延缺陷降低需求”") == 1
+        # The first process's duplicate check knows the need the second process took in.
+        from test_library import create
+
+        copy = create(clients["ent"], kind="need", title="碳化硅外延缺陷降低需求", description=TEXT + "。")
+        response = clients["ent"].post(f"/library/{copy}/submit", data={"declared": "1"})
+        assert response.status_code == 409 and f'href="/library/{later}"' in response.get_data(as_text=True)
         # A withdrawal in the second process: the first process's next publish does not rank it.
         other["inst"].post(f"/library/{capability}/withdraw")
         third = publish(clients, "ent", kind="need", title="碳化硅外延缺陷检测需求", description=TEXT)
@@ -163,3 +169,67 @@ def test_two_processes_on_one_database_keep_their_indexes_in_step(market, tmp_pa
                                                         for k in fresh)
     finally:
         second.extensions["matcher_jobs"].shutdown()
+
+
+def test_duplicate_check_gives_the_refits_answer_at_any_library_size_without_refitting(market):  # noqa: F811
+    """The near-duplicate check reads an index kept as items arrive: in a library padded with 3,000 more items
+    (pending, listed and withdrawn) it finds what a TF-IDF refitted on the whole library finds, with the same
+    cosines, and the index it reads is the same object, grown by the new items, not a refit."""
+    import csv
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from webapp_helpers import SAMPLE
+
+    from test_library import create
+
+    app, clients = market
+    original = publish(clients, "inst", title=STRONG, description=TEXT)
+    copy = create(clients["inst2"], title=STRONG, description=TEXT + "。")
+    response = clients["inst2"].post(f"/library/{copy}/submit", data={"declared": "1"})
+    assert response.status_code == 409 and f'href="/library/{original}"' in response.get_data(as_text=True)
+    state = app.extensions["library_duplicates"]
+    with (SAMPLE / "capabilities.csv").open(encoding="utf-8") as handle:
+        descriptions = [row["成果简介"] for row in csv.DictReader(handle)]
+    rng = np.random.default_rng(0)
+    from webapp.db import db
+    from webapp.models import LibraryItem
+
+    with app.app_context():
+        for i in range(3000):
+            text_ = descriptions[i % len(descriptions)]
+            cut = int(rng.integers(len(text_)))
+            db.session.add(LibraryItem(kind="capability", org=f"填充单位{i % 40}", title=f"填充成果{i}",
+                                       description=text_[cut:] + text_[:cut], classification="公开",
+                                       status=("pending", "withdrawn", "published")[i % 3]))
+        # One near copy among them, which a refit would also find.
+        db.session.add(LibraryItem(kind="capability", org="填充单位", title=STRONG, description=TEXT + "！",
+                                   classification="公开", status="pending"))
+        db.session.commit()
+        rows = db.session.execute(select_others(copy)).all()
+    response = clients["inst2"].post(f"/library/{copy}/submit", data={"declared": "1"})
+    assert response.status_code == 409
+    assert app.extensions["library_duplicates"] is state and len(state.loaded) == len(rows) == 3002
+    texts = [f"{STRONG} {TEXT}。"] + [f"{title} {description}" for _, title, description in rows]
+    matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 2), sublinear_tf=True).fit_transform(texts)
+    cosine = (matrix[1:] @ matrix[0].T).toarray().ravel()
+    expected = sorted(((rows[i][0], cosine[i]) for i in np.flatnonzero(cosine >= 0.8)), key=lambda x: -x[1])
+    from webapp.services import library
+    from webapp.visibility import viewer_for
+
+    with app.test_request_context():
+        from webapp.models import User
+
+        viewer = viewer_for(db.session.query(User).filter_by(username="inst2").one())
+        found = library.find_duplicates(viewer, db.session.get(LibraryItem, copy))
+    assert len(expected) == 2 and [d["id"] for d in found] == [i for i, _ in expected]
+    np.testing.assert_allclose([d["similarity"] for d in found], [c for _, c in expected], atol=1e-5)
+    assert found[0]["id"] in (original, rows[-1][0])
+
+
+def select_others(item_id):
+    from sqlalchemy import select
+
+    from webapp.models import LibraryItem
+
+    return select(LibraryItem.id, LibraryItem.title, LibraryItem.description).where(
+        LibraryItem.kind == "capability", LibraryItem.id != item_id, LibraryItem.status != "draft").order_by(LibraryItem.id)

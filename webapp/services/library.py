@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select, true
 from werkzeug.exceptions import Forbidden, NotFound
@@ -370,23 +369,18 @@ def expire_due(day=None):
 def find_duplicates(viewer, item, *, threshold=DUPLICATE_THRESHOLD, limit=5):
     """Near-duplicate items of the same kind (other than drafts), by character-bigram TF-IDF cosine.
 
+    The cosine is the one a TF-IDF refitted on the library would give, read from the process's
+    incremental index (:mod:`webapp.services.library_duplicates`).
+
     Returns
     -------
     list of dict
         ``id``, ``similarity`` and ``item`` (None when the viewer may not see it: its existence is
         then only reported, never its title or organisation).
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from . import library_duplicates
 
-    others = db.session.execute(select(LibraryItem.id, LibraryItem.title, LibraryItem.description).where(
-        LibraryItem.kind == item.kind, LibraryItem.id != item.id, LibraryItem.status != "draft")).all()
-    if not others:
-        return []
-    texts = [f"{item.title} {item.description}"] + [f"{title} {description}" for _, title, description in others]
-    matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 2), sublinear_tf=True).fit_transform(texts)
-    similarity = (matrix[1:] @ matrix[0].T).toarray().ravel()
-    order = np.argsort(-similarity, kind="stable")[:limit]
-    found = [(others[i][0], float(similarity[i])) for i in order if similarity[i] >= threshold]
+    found = library_duplicates.similar(item, threshold=threshold, limit=limit)
     visible = set(db.session.scalars(select(LibraryItem.id).where(
         LibraryItem.id.in_([i for i, _ in found]), item_clause(viewer))))
     return [{"id": i, "similarity": s, "item": db.session.get(LibraryItem, i) if i in visible else None}
