@@ -51,3 +51,71 @@ def test_bureau_posts_calls_for_itself(market):  # noqa: F811 (fixture)
     assert "激光熔覆修复" in clients["officer"].get(f"/calls/{call_id}").get_data(as_text=True)
     assert clients["ent"].post(f"/calls/{call_id}/proposals/1/picked").status_code == 403
     assert clients["bureau"].post(f"/calls/{call_id}/proposals/1/picked").status_code == 302
+
+
+def test_calls_api_follows_the_pages_rules(market):  # noqa: F811 (fixture)
+    _app, clients = market
+    publish(clients, "inst", title="碳化硅外延缺陷表征服务")
+    call_id = post_call(clients["ent"])
+    assert clients["anonymous"].get("/api/calls").status_code == 401
+    assert clients["anonymous"].get(f"/api/calls/{call_id}").status_code == 401
+    listed = clients["ent"].get("/api/calls").get_json()
+    assert [(c["id"], c["poster"], c["status"]) for c in listed["calls"]] == [(call_id, True, "open")]
+    assert clients["inst"].get("/api/calls").get_json()["calls"][0]["poster"] is False
+    # Proposals: institutes only, once each, with a summary, as JSON.
+    url = f"/api/calls/{call_id}/proposals"
+    created = clients["inst"].post(url, json={"summary": "子所方案 外延工艺", "contact": "甲研究员"})
+    assert created.status_code == 201 and created.get_json()["proposal"]["org"] == "子研究所"
+    again = clients["inst"].post(url, json={"summary": "again"})
+    assert again.status_code == 409 and again.get_json()["ok"] is False
+    assert clients["ent"].post(url, json={"summary": "x"}).status_code == 403
+    empty = clients["inst2"].post(url, json={"summary": " "})
+    assert empty.status_code == 422 and empty.get_json()["errors"][0]["field"] == "summary"
+    assert clients["inst2"].post(url, data="summary=x").status_code == 415
+    assert clients["inst2"].post(url, json={"summary": "丑所方案 缺陷表征", "contact": "乙研究员"}).status_code == 201
+    # Who sees which proposals: the poster and the bureau all, an institute its own, others none.
+    def seen(name):
+        return sorted(p["summary"] for p in clients[name].get(f"/api/calls/{call_id}").get_json()["proposals"])
+
+    assert seen("ent") == seen("bureau") == ["丑所方案 缺陷表征", "子所方案 外延工艺"]
+    assert seen("inst") == ["子所方案 外延工艺"] and seen("ent-cleared") == [] and seen("analyst") == []
+    poster_view = clients["ent"].get(f"/api/calls/{call_id}").get_json()
+    assert [row["org"] for row in poster_view["invite"]] == ["子研究所"] and poster_view["invite"][0]["band"]
+    assert clients["inst"].get(f"/api/calls/{call_id}").get_json()["invite"] == []
+    assert clients["ent"].get("/api/calls/999").get_json()["status"] == 404
+
+
+def test_poster_and_reviewers_export_proposals_formula_safe(market):  # noqa: F811 (fixture)
+    import csv
+    import io
+
+    import openpyxl
+
+    app, clients = market
+    call_id = post_call(clients["ent"])
+    clients["inst"].post(f"/calls/{call_id}/propose", data={"summary": "=HYPERLINK(\"http://x\",\"点我\")",
+                                                            "contact": "+86 138 0000 0000"})
+    clients["inst2"].post(f"/calls/{call_id}/propose", data={"summary": "丑所方案 缺陷表征", "contact": "乙研究员"})
+    clients["ent"].post(f"/calls/{call_id}/proposals/2/shortlisted")
+    for name in ("inst", "inst2", "ent-cleared", "analyst"):
+        assert clients[name].get(f"/calls/{call_id}/proposals.xlsx").status_code == 403, name
+    assert clients["anonymous"].get(f"/calls/{call_id}/proposals.csv").status_code == 302
+    assert clients["ent"].get(f"/calls/{call_id}/proposals.pdf").status_code == 404
+    assert "导出方案" in clients["ent"].get(f"/calls/{call_id}").get_data(as_text=True)
+    assert "导出方案" not in clients["inst"].get(f"/calls/{call_id}").get_data(as_text=True)
+    response = clients["ent"].get(f"/calls/{call_id}/proposals.xlsx")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["方案编号", "揭榜单位", "方案概要", "联系人", "状态", "提交时间", "路演"]
+    assert rows[1][1:5] == ["子研究所", "'=HYPERLINK(\"http://x\",\"点我\")", "'+86 138 0000 0000", "已提交"]
+    assert rows[2][1:5] == ["丑研究所", "丑所方案 缺陷表征", "乙研究员", "入围"] and len(rows) == 3
+    assert sheet.freeze_panes == "A2"
+    body = clients["bureau"].get(f"/calls/{call_id}/proposals.csv").data.decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(body)))
+    assert table[1][2].startswith("'=HYPERLINK") and len(table) == 3
+    from webapp.db import db
+    from webapp.models import AuditEntry
+
+    with app.app_context():
+        assert db.session.query(AuditEntry).filter(AuditEntry.target == f"call {call_id} proposals.xlsx").count() == 1

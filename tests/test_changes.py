@@ -28,7 +28,7 @@ NOT_EVENT_WRITES = {"auth.login", "auth.logout", "account.password", "admin.user
                     # the standing library and calls live outside events; importing an event's records into
                     # the library only reads the event
                     "library.create", "library.edit", "library.act", "library.decide_contact", "market.contact",
-                    "library.import_event", "calls.create", "calls.propose", "calls.decide",
+                    "library.import_event", "calls.create", "calls.propose", "calls.decide", "calls_api.propose",
                     # drawing library items into an event writes its records: tests/test_library.py checks the bump
                     "library.draw"}
 

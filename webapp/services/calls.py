@@ -128,6 +128,61 @@ def decide(viewer, call, proposal_id, status):
     return proposal
 
 
+def may_review_proposals(viewer, call):
+    """Whether the viewer sees every proposal of the call (its poster and the bureau's reviewers)."""
+    return is_poster(viewer, call) or is_reviewer(viewer)
+
+
+def proposals_frame(viewer, call):
+    """The call's proposals as a table for the poster and reviewers, headers in the page language.
+
+    Raises
+    ------
+    Forbidden
+        For anyone else (an institute sees its own proposal on the page, never a list).
+    """
+    import pandas as pd
+    from flask_babel import gettext as _
+
+    from ..models import Event
+
+    if not may_review_proposals(viewer, call):
+        raise Forbidden(str(_l("只有发榜单位和科技局可以导出方案。")))
+    events = dict(db.session.execute(select(Event.id, Event.name)).all())
+    columns = [_("方案编号"), _("揭榜单位"), _("方案概要"), _("联系人"), _("状态"), _("提交时间"), _("路演")]
+    rows = [[p.id, p.org, p.summary, p.contact, str(PROPOSAL_STATUSES[p.status]),
+             p.created_at.strftime("%Y-%m-%d %H:%M"), events.get(p.roadshow_event_id, "")]
+            for p in proposals(viewer, call)]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def export_proposals(viewer, call, fmt):
+    """The proposals of a call as an XLSX or CSV download, written atomically and formula-safe.
+
+    Returns
+    -------
+    (bytes, str, str)
+        Content, file name (``<call title>-揭榜方案.<fmt>``) and MIME type.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from flask_babel import gettext as _
+
+    from matcher.export import write_frame
+
+    from .exports import _UNSAFE, FORMATS
+
+    if fmt not in ("xlsx", "csv"):
+        raise ValidationFailed(str(_l("未知的导出类型。")))
+    frame = proposals_frame(viewer, call)
+    with tempfile.TemporaryDirectory(prefix="matcher-export-") as folder:
+        path = write_frame(frame, Path(folder) / f"export.{fmt}", sheet_name=_("揭榜方案")[:31])
+        content = path.read_bytes()
+    title = _UNSAFE.sub("_", call.title).strip()[:60] or "call"
+    return content, f"{title}-{_('揭榜方案')}.{fmt}", FORMATS[fmt]
+
+
 def suggest_institutes(viewer, call, *, top_k=5):
     """Institutes to invite: organisations whose listed 公开 achievements best match the call, best first.
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from .. import audit
 from ..errors import ValidationFailed
 from ..services import calls as service
-from ..ui import flash_failure
+from ..ui import attachment, flash_failure
 
 bp = Blueprint("calls", __name__)
 
@@ -37,6 +37,7 @@ def create():
 def show(call_id):
     call = service.get_call(g.viewer, call_id)
     return render_template("calls/show.html", call=call, poster=service.is_poster(g.viewer, call),
+                           reviews=service.may_review_proposals(g.viewer, call),
                            proposals=service.proposals(g.viewer, call),
                            invite=service.suggest_institutes(g.viewer, call), statuses=service.PROPOSAL_STATUSES)
 
@@ -63,3 +64,13 @@ def decide(call_id, proposal_id, status):
     audit.record("calls", f"call {call.id} proposal {proposal_id}", status)
     flash(_("已更新：%(status)s。", status=service.PROPOSAL_STATUSES[status]), "success")
     return redirect(url_for("calls.show", call_id=call.id))
+
+
+@bp.get("/calls/<int:call_id>/proposals.<fmt>")
+def export(call_id, fmt):
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    call = service.get_call(g.viewer, call_id)
+    content, name, mimetype = service.export_proposals(g.viewer, call, fmt)
+    audit.record("export", f"call {call.id} proposals.{fmt}", f"{len(content)} bytes")
+    return attachment(content, name, mimetype, f"call-{call.id}-proposals.{fmt}")
