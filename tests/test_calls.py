@@ -1,7 +1,7 @@
 """Challenge calls (揭榜挂帅): post, propose, who sees proposals, shortlist and pick, institutes to invite."""
 import datetime as dt
 
-from test_library import TEXT, market, publish  # noqa: F401 (fixture)
+from test_library import PASSWORD, TEXT, market, publish  # noqa: F401 (fixture)
 
 
 def post_call(client, **fields):
@@ -119,3 +119,60 @@ def test_poster_and_reviewers_export_proposals_formula_safe(market):  # noqa: F8
 
     with app.app_context():
         assert db.session.query(AuditEntry).filter(AuditEntry.target == f"call {call_id} proposals.xlsx").count() == 1
+
+
+def test_shortlisted_proposal_goes_into_an_upcoming_events_roadshow(market):  # noqa: F811 (fixture)
+    from webapp_helpers import NEED_HEADER, create_event, csv_bytes, ensure_user, import_file, login, need_row, rank
+
+    app, clients = market
+    admin = clients["admin"]
+    soon = (dt.date.today() + dt.timedelta(days=20)).isoformat()
+    upcoming = create_event(admin, "七月对接会", date=soon)
+    past = create_event(admin, "往期对接会", date="2025-05-20")
+    import_file(admin, upcoming, "need", csv_bytes(NEED_HEADER, [need_row("N1", org="甲企业")]), "n.csv")
+    ensure_user(app, "july", "organiser", PASSWORD, event_ids=[upcoming])
+    july = login(app.test_client(), "july", PASSWORD)
+    call_id = post_call(clients["ent"], domain="电子信息")
+    clients["inst"].post(f"/calls/{call_id}/propose", data={"summary": "子所方案：外延工艺与缺陷表征", "contact": "甲研究员"})
+    clients["inst2"].post(f"/calls/{call_id}/propose", data={"summary": "丑所方案 缺陷表征", "contact": "乙研究员"})
+    url = f"/calls/{call_id}/proposals/1/roadshow"
+    assert clients["ent"].post(url, data={"event_id": upcoming}).status_code == 409  # not shortlisted yet
+    clients["ent"].post(f"/calls/{call_id}/proposals/1/shortlisted")
+    page = clients["ent"].get(f"/calls/{call_id}").get_data(as_text=True)
+    assert "列入对接会路演" in page and "七月对接会" in page and "往期对接会" not in page  # upcoming events only
+    assert clients["ent"].post(url, data={"event_id": past}).status_code == 409
+    for name in ("inst", "ent-cleared", "bureau"):  # the proposer, another member, an organiser of no such event
+        assert clients[name].post(url, data={"event_id": upcoming}).status_code == 403, name
+    assert clients["ent"].post(url, data={"event_id": "999"}).status_code == 404
+    from webapp.db import db
+    from webapp.models import Capability, Event, Proposal
+
+    def versions():
+        with app.app_context():
+            event = db.session.get(Event, upcoming)
+            return event.data_version, event.records_version
+
+    before = versions()
+    assert clients["ent"].post(url, data={"event_id": upcoming}).status_code == 302
+    after = versions()
+    assert after[0] > before[0] and after[1] == before[1] + 1  # cached pages and the ranking are stale
+    with app.app_context():
+        record = db.session.query(Capability).filter_by(event_id=upcoming).one()
+        assert (record.capability_id, record.org, record.classification, record.domain) == (
+            "P1", "子研究所", "公开", "电子信息")
+        assert record.description == "子所方案：外延工艺与缺陷表征" and "碳化硅外延缺陷难题" in record.title
+        assert db.session.get(Proposal, 1).roadshow_event_id == upcoming
+    assert "列入“七月对接会”的成果路演" in clients["inst"].get("/inbox").get_data(as_text=True)
+    assert "已列入对接会路演（七月对接会）" in clients["inst"].get(f"/calls/{call_id}").get_data(as_text=True)
+    # Putting it in again updates the record; the event's organiser may put in another shortlisted proposal.
+    assert clients["ent"].post(url, data={"event_id": upcoming}).status_code == 302
+    clients["ent"].post(f"/calls/{call_id}/proposals/2/picked")
+    assert july.post(f"/calls/{call_id}/proposals/2/roadshow", data={"event_id": upcoming}).status_code == 302
+    assert july.post(f"/calls/{call_id}/proposals/2/roadshow", data={"event_id": past}).status_code == 403
+    with app.app_context():
+        assert sorted(c.capability_id for c in db.session.query(Capability).filter_by(event_id=upcoming)) == ["P1", "P2"]
+    # Once the event is ranked, both institutes give a talk presenting their proposal.
+    rank(admin, upcoming)
+    roadshow = admin.get(f"/events/{upcoming}/roadshow").get_data(as_text=True)
+    assert "子研究所" in roadshow and "丑研究所" in roadshow and "揭榜方案：碳化硅外延缺陷难题" in roadshow
+    assert "甲企业" in roadshow.split("子研究所")[1]  # the need's enterprise is invited to the talk

@@ -29,7 +29,7 @@ ACCESS = {
     # The library: the service checks ownership and the reviewer role on every item and action.
     **dict.fromkeys(("library.index", "library.create", "library.edit", "library.item", "library.act",
                      "library.decide_contact", "market.contact", "library_api.item", "library_api.notices",
-                     "calls.index", "calls.create", "calls.show", "calls.propose", "calls.decide", "calls.export",
+                     "calls.index", "calls.create", "calls.show", "calls.propose", "calls.decide", "calls.export", "calls.roadshow",
                      "calls_api.list_calls", "calls_api.show", "calls_api.propose"), MEMBER),
     **dict.fromkeys((
         "auth.logout", "events.index", "outcomes.show", "suggestions.needs", "suggestions.capabilities",

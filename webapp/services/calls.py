@@ -128,6 +128,80 @@ def decide(viewer, call, proposal_id, status):
     return proposal
 
 
+def roadshow_events(viewer, call):
+    """Upcoming events (dated today or later, or not yet dated) a proposal of the call may be put into:
+    any for the call's poster, the events they run for organisers (administrators: all)."""
+    from sqlalchemy import or_
+
+    from ..models import Event
+
+    query = select(Event).where(or_(Event.date.is_(None), Event.date >= dt.date.today())).order_by(
+        Event.date.is_(None), Event.date, Event.id)
+    if not (is_poster(viewer, call) or viewer.everything):
+        if viewer.role != "organiser":
+            return []
+        query = query.where(Event.id.in_(viewer.event_ids))
+    return db.session.scalars(query).all()
+
+
+def put_into_roadshow(viewer, call, proposal_id, event_id):
+    """Put a shortlisted or picked proposal's institute into an upcoming event's roadshow.
+
+    The proposal becomes the institute's achievement ``P<proposal id>`` in the event (title from the
+    call, the proposal's summary as its description, 公开: the call declared nothing classified), so
+    the roadshow programme (:mod:`webapp.services.roadshow`) gives the institute a talk presenting
+    it once the event is ranked; putting it in again updates that record. The institute is told in
+    its inbox. Allowed to the call's poster and to the event's organisers.
+
+    Returns
+    -------
+    (Event, bool)
+        The event and whether the record was created (False: updated).
+    """
+    from matcher import infer_domains
+
+    from ..models import Capability, Event
+    from . import inbox
+
+    proposal = db.session.scalar(select(Proposal).where(Proposal.id == proposal_id, Proposal.call_id == call.id))
+    event = db.session.get(Event, event_id) if event_id is not None else None
+    if proposal is None or event is None:
+        raise NotFound()
+    if not (is_poster(viewer, call) or visibility.is_organiser(viewer, event.id)):
+        raise Forbidden(str(_l("只有发榜单位或该对接会的组织方可以把方案列入路演。")))
+    if proposal.status not in ("shortlisted", "picked"):
+        raise Conflict(str(_l("只有入围或揭榜成功的方案可以列入路演。")))
+    if event.date is not None and event.date < dt.date.today():
+        raise Conflict(str(_l("该对接会已经举行，请选择即将举行的对接会。")))
+    text = f"{call.title}。{proposal.summary}"
+    values = {"org": proposal.org, "title": str(_l("揭榜方案：%(title)s", title=call.title))[:500],
+              "description": proposal.summary, "keywords": call.domain, "contact": proposal.contact,
+              "domain": call.domain or infer_domains([text])[0], "domain_inferred": not call.domain,
+              "classification": "公开", "cooperation": "合作开发"}
+    record = db.session.scalar(select(Capability).where(Capability.event_id == event.id,
+                                                        Capability.capability_id == f"P{proposal.id}"))
+    created = record is None
+    if created:
+        db.session.add(Capability(event_id=event.id, capability_id=f"P{proposal.id}", **values))
+    else:
+        for name, value in values.items():
+            setattr(record, name, value)
+    event.records_version += 1  # the event's ranking is stale until it is ranked again (as for drawn items)
+    proposal.roadshow_event_id = event.id
+    inbox.notify("proposal_roadshow", org=proposal.org, link=f"/events/{event.id}/roadshow", call_id=call.id,
+                 event=event.name)
+    db.session.commit()
+    return event, created
+
+
+def event_names(event_ids):
+    """``{event id: name}`` of the events proposals were put into."""
+    from ..models import Event
+
+    ids = {i for i in event_ids if i is not None}
+    return dict(db.session.execute(select(Event.id, Event.name).where(Event.id.in_(ids))).all()) if ids else {}
+
+
 def may_review_proposals(viewer, call):
     """Whether the viewer sees every proposal of the call (its poster and the bureau's reviewers)."""
     return is_poster(viewer, call) or is_reviewer(viewer)

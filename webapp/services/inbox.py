@@ -26,6 +26,7 @@ TEXTS = {
     "contact_request": _l("%(requester)s 申请获取“%(item)s”的联系方式，请在该条目页面同意或拒绝。"),
     "contact_accepted": _l("“%(item)s”的发布单位已同意您的联系申请，联系方式已在条目页面显示。"),
     "contact_declined": _l("“%(item)s”的发布单位未同意您的联系申请。"),
+    "proposal_roadshow": _l("贵单位对“%(call)s”的揭榜方案已列入“%(event)s”的成果路演，请准备路演。"),
 }
 
 
@@ -97,6 +98,11 @@ def _render(viewer, row):
         params.update(need=need or params["need_id"], capability=capability or params["capability_id"])
     if "item_id" in params:
         params.update(_library_titles(viewer, params))
+    if "call_id" in params:  # calls are open to every logged-in member
+        from ..models import ChallengeCall
+
+        params["call"] = db.session.scalar(select(ChallengeCall.title).where(
+            ChallengeCall.id == params["call_id"])) or f"#{params['call_id']}"
     if "band" in params:
         params["band"] = str(VOCABULARY.get(params["band"], params["band"]))
     if row.kind == "library_match" and "strength" not in params:
