@@ -233,3 +233,71 @@ def select_others(item_id):
 
     return select(LibraryItem.id, LibraryItem.title, LibraryItem.description).where(
         LibraryItem.kind == "capability", LibraryItem.id != item_id, LibraryItem.status != "draft").order_by(LibraryItem.id)
+
+
+def draw_rows(client, url):
+    """(title, band or None, matched record title or None) per row of the draw page, in order."""
+    page = text(client, url)
+    rows = []
+    for row in re.findall(r'<tr><td><input type="checkbox" name="item_ids".*?</tr>', page, flags=re.S):
+        title = re.search(r'<a href="/library/\d+">([^<]+)</a>', row).group(1)
+        band = re.search(r'<span class="badge">([强中弱])</span>', row)
+        record = re.search(r'<span class="hint" title="[^"]*">([^<]+)</span>', row)
+        rows.append((title, band.group(1) if band else None, record.group(1) if record else None))
+    return rows
+
+
+def test_draw_page_filters_items_and_ranks_them_by_their_best_match_in_the_events_pool(market):  # noqa: F811
+    from webapp_helpers import CAPABILITY_HEADER, NEED_HEADER, capability_row, create_event, csv_bytes, import_file, need_row
+
+    from test_library import create
+
+    app, clients = market
+    admin = clients["admin"]
+    event_id = create_event(admin, "五月对接会")
+    import_file(admin, event_id, "need", csv_bytes(NEED_HEADER, [need_row("N1", title="碳化硅外延缺陷控制")]), "n.csv")
+    import_file(admin, event_id, "capability", csv_bytes(CAPABILITY_HEADER, [capability_row(
+        "C1", title="激光熔覆再制造", description="激光熔覆修复轴类零件磨损表面，恢复尺寸与性能")]), "c.csv")
+    publish_background(clients, 8)
+    strong = publish(clients, "inst", title=STRONG, trl="6", region="高新区")
+    weak = publish(clients, "inst2", title=WEAK, description=WEAK_TEXT, trl="3", cooperation="技术转让")
+    publish(clients, "ent", kind="need", title="激光熔覆修复需求", description="需要激光熔覆修复轴类零件的磨损表面",
+            domain="先进制造与自动化")
+    gone = publish(clients, "inst", title="碳化硅外延片清洗（已下架）")
+    clients["inst"].post(f"/library/{gone}/withdraw")
+    create(clients["inst2"], title="碳化硅外延草稿")
+    url = f"/events/{event_id}/library/draw"
+    rows = draw_rows(admin, url)
+    titles = [title for title, _band, _record in rows]
+    assert "碳化硅外延片清洗（已下架）" not in titles and "碳化硅外延草稿" not in titles and len(rows) == 11
+    # By strength: the achievement closest to the event's need first, matched to that need; the need to the
+    # event's laser-cladding achievement.
+    assert rows[0] == (STRONG, "强", "碳化硅外延缺陷控制")
+    assert ("激光熔覆修复需求", "强", "激光熔覆再制造") in rows
+    assert dict((t, b) for t, b, _r in rows)[WEAK] in ("弱", "中")
+    bands = [b for _t, b, _r in rows]
+    order = {"强": 0, "中": 1, "弱": 2}
+    assert [order[b] for b in bands] == sorted(order[b] for b in bands)
+    # Filters: type, TRL, cooperation, region, domain and words, as in the catalogue.
+    assert [t for t, _b, _r in draw_rows(admin, url + "?kind=need")] == ["激光熔覆修复需求"]
+    assert WEAK not in [t for t, _b, _r in draw_rows(admin, url + "?trl_min=5")]
+    assert [t for t, _b, _r in draw_rows(admin, url + "?cooperation=技术转让")] == [WEAK]
+    assert [t for t, _b, _r in draw_rows(admin, url + "?region=高新")] == [STRONG]
+    assert [t for t, _b, _r in draw_rows(admin, url + "?q=测序")] == [WEAK]
+    assert [t for t, _b, _r in draw_rows(admin, url + "?domain=先进制造与自动化&kind=need")] == ["激光熔覆修复需求"]
+    by_title = [t for t, _b, _r in draw_rows(admin, url + "?sort=title")]
+    assert by_title == sorted(by_title)
+    assert "排序方式无效" in text(admin, url + "?sort=bogus")
+    # Organisations that met before are no partners: the achievement's best match is gone from this event.
+    from webapp.db import db
+    from webapp.models import OrgHistory
+
+    with app.app_context():
+        db.session.add(OrgHistory(need_org="华芯功率半导体有限公司", capability_org="子研究所", kind="met"))
+        db.session.commit()
+    assert (STRONG, None, None) in draw_rows(admin, url)
+    # Only the event's organisers open the page; drawing from it marks the rows.
+    assert clients["bureau"].get(url).status_code == 404 and clients["ent"].get(url).status_code == 403
+    assert admin.post(url, data={"item_ids": [strong, weak]}).status_code == 302
+    assert text(admin, url).count("已在本场") == 2
+    assert url in text(admin, f"/events/{event_id}/imports") and url in text(admin, "/library")

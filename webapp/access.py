@@ -53,7 +53,7 @@ ACCESS = {
         "imports.rejected", "ranking.rank", "pairs.decide", "pairs.bulk", "pairs.reset",
         "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank",
         "deals.open_deal", "deals.advance", "targeting.index", "targeting.invite", "targeting.attended",
-        "targeting.export", "library.import_event", "library.draw"), ORGANISER),
+        "targeting.export", "library.import_event", "library.draw", "library.draw_page"), ORGANISER),
     # The district's organisation database is the bureau's: organisers keep it; a member opens and edits
     # its own organisation's profile (webapp.services.organisations decides which one and which fields).
     **dict.fromkeys(("organisations.index", "organisations.create", "organisations.set_tier",

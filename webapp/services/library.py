@@ -395,12 +395,57 @@ def my_items(viewer):
                               .order_by(LibraryItem.updated_at.desc(), LibraryItem.id.desc())).all()
 
 
-def listed_items(viewer, *, limit=500):
-    """Listed items a reviewer may draw into events, newest first."""
-    if not is_reviewer(viewer):
+#: Orders of the draw-into-event page; by match strength by default.
+DRAW_SORTS = {"strength": _l("匹配强度"), "new": _l("最新发布"), "title": _l("名称"), "trl": _l("技术成熟度")}
+#: Items scored on the draw page at most (the newest of those matching the filters).
+DRAW_LIMIT = 500
+
+
+def draw_candidates(viewer, event_id, query, *, sort="strength"):
+    """Listed items an organiser may draw into an event, filtered, each with its best match in the event's pool.
+
+    Parameters
+    ----------
+    query : webapp.services.market.Query
+        Text (words, as in the catalogue) and filters: type, domain, cooperation, region, minimum TRL, date.
+    sort : {"strength", "new", "title", "trl"}
+
+    Returns
+    -------
+    (list of dict, int)
+        Rows ``item``, ``match`` (``strength``, ``band``, ``record_id``, ``record_title`` of the best
+        allowed partner among the event's current records of the other side, or None) and ``drawn``
+        (already in the event); and how many items match (rows hold the newest ``DRAW_LIMIT``).
+    """
+    from . import library_matching
+    from .market import ORDERS, matching
+
+    if not visibility.is_organiser(viewer, event_id):
         raise Forbidden()
-    return db.session.scalars(select(LibraryItem).where(listed_clause(), item_clause(viewer))
-                              .order_by(LibraryItem.published_at.desc(), LibraryItem.id.desc()).limit(limit)).all()
+    if sort not in DRAW_SORTS:
+        raise ValidationFailed(str(_l("排序方式无效。")), [{"field": "sort", "value": sort, "allowed": list(DRAW_SORTS)}])
+    statement, total, _relevance = matching(viewer, query)
+    items = db.session.scalars(statement.order_by(*ORDERS["new"]).limit(DRAW_LIMIT)).all()
+    matches = library_matching.event_pool_strengths(event_id, items)
+    drawn = _drawn_ids(event_id)
+    rows = [{"item": item, "match": matches.get(item.id), "drawn": item.id in drawn} for item in items]
+    if sort != "new":
+        keys = {"strength": lambda row: -(row["match"]["strength"] if row["match"] else -1.0),
+                "title": lambda row: row["item"].title,
+                "trl": lambda row: -(row["item"].trl or 0)}
+        rows.sort(key=keys[sort])  # stable: ties keep the newest first
+    return rows, total
+
+
+def _drawn_ids(event_id):
+    from ..models import Capability, Need
+
+    ids = set()
+    for model, column in ((Need, Need.need_id), (Capability, Capability.capability_id)):
+        for record_id in db.session.scalars(select(column).where(model.event_id == event_id, column.like("L%"))):
+            if record_id[1:].isdigit():
+                ids.add(int(record_id[1:]))
+    return ids
 
 
 def organised_events(viewer):

@@ -353,3 +353,79 @@ def _with_met(viewer, item, limit):
 def _suggestion(other, score, strength, met):
     return {"item": other, "score": float(score), "strength": strength, "met": met,
             "band": str(strength_band(strength)) if strength is not None else ""}
+
+
+@dataclass
+class _Record:
+    """An event record seen as a library item (for encoding and strengths)."""
+
+    kind: str
+    title: str
+    description: str
+    keywords: str
+
+
+def event_pool_strengths(event_id, items):
+    """Each library item's best match in an event's current pool (the other side's records), by calibrated strength.
+
+    A pair counts when the library's rule allows it (other organisation, tiers both ways) and its
+    organisations have not met at an event. Strengths are measured against the library's
+    capability statistics, as for stored matches.
+
+    Returns
+    -------
+    dict
+        Item id → ``{"strength", "band", "record_id", "record_title"}``; items without an allowed
+        partner in the pool are absent.
+    """
+    from ..models import Capability, Need
+
+    pool = {"need": db.session.scalars(select(Need).where(Need.event_id == event_id).order_by(Need.id)).all(),
+            "capability": db.session.scalars(select(Capability).where(Capability.event_id == event_id)
+                                             .order_by(Capability.id)).all()}
+    history = met_pairs()
+    out = {}
+    for kind, other_kind in (("need", "capability"), ("capability", "need")):
+        chosen, records = [item for item in items if item.kind == kind], pool[other_kind]
+        if not chosen or not records:
+            continue
+        record_vectors = encode([_Record(other_kind, r.title, r.description, r.keywords) for r in records])
+        with _LOCK:
+            index = current_index()
+            side = index.matches.sides[kind]
+            known = [item.id in side.position and side.active[side.position[item.id]] for item in chosen]
+            item_vectors = (np.stack([side.vectors[side.position[item.id]] for item in chosen]) if all(known)
+                            else encode(chosen))
+            needs, capabilities = (chosen, records) if kind == "need" else (records, chosen)
+            need_vectors, capability_vectors = ((item_vectors, record_vectors) if kind == "need"
+                                                else (record_vectors, item_vectors))
+            strengths = index.strength.strengths(
+                item_texts(needs), need_vectors, org_levels([n.org for n in needs]), item_texts(capabilities),
+                capability_vectors)
+        allowed = _pool_rule(needs, capabilities, history)
+        strengths = np.where(allowed, strengths, -1.0)
+        for position, item in enumerate(chosen):
+            column = strengths[position] if kind == "need" else strengths[:, position]
+            best = int(np.argmax(column))
+            if column[best] >= 0:
+                record = records[best]
+                out[item.id] = {"strength": float(column[best]), "band": str(strength_band(column[best])),
+                                "record_id": record.need_id if other_kind == "need" else record.capability_id,
+                                "record_title": record.title}
+    return out
+
+
+def _pool_rule(needs, capabilities, history):
+    """(n_needs, n_capabilities) mask: other organisation, each side may see the other's tier, never met."""
+    need_levels = np.asarray(org_levels([n.org for n in needs]))
+    capability_levels = np.asarray(org_levels([c.org for c in capabilities]))
+    need_tiers = np.asarray([CLASSIFICATIONS.get(getattr(n, "classification", "") or "公开", 0) for n in needs])
+    capability_tiers = np.asarray([CLASSIFICATIONS.get(c.classification or "公开", 0) for c in capabilities])
+    need_orgs, capability_orgs = np.asarray([n.org for n in needs]), np.asarray([c.org for c in capabilities])
+    allowed = ((capability_tiers[None, :] <= need_levels[:, None]) & (need_tiers[:, None] <= capability_levels[None, :])
+               & (need_orgs[:, None] != capability_orgs[None, :]))
+    present_needs, present_capabilities = set(need_orgs), set(capability_orgs)
+    for need_org, capability_org in history:
+        if need_org in present_needs and capability_org in present_capabilities:
+            allowed[np.ix_(need_orgs == need_org, capability_orgs == capability_org)] = False
+    return allowed

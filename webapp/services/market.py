@@ -80,23 +80,32 @@ def search(viewer, query):
     has every word (a single character, part of a word), or on a database without the index,
     each whitespace-separated term is matched as typed (LIKE) instead.
     """
-    conditions = [item_clause(viewer), listed_clause(), *filter_conditions(query)]
-    statement, total = None, 0
-    expression = market_search.match_expression(query.text) if query.text else None
-    if expression is not None and market_search.supported(db.session.connection()):
-        hits = market_search.hits(expression)
-        statement = select(LibraryItem).join(hits, hits.c.item_id == LibraryItem.id).where(*conditions)
-        total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
-        relevance = (hits.c.rank, LibraryItem.id.desc())
-    if not total:
-        statement = select(LibraryItem).where(*conditions, *_like_terms(query.text))
-        total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
-        relevance = None
+    statement, total, relevance = matching(viewer, query)
     sort = query.sort if query.sort != "relevance" or relevance is not None else "new"
     order = relevance if sort == "relevance" else ORDERS[sort]
     items = db.session.scalars(statement.order_by(*order).offset((query.page - 1) * PAGE_SIZE)
                                .limit(PAGE_SIZE)).all()
     return items, total
+
+
+def matching(viewer, query):
+    """The listed items the viewer may see that match the query's text and filters, unordered.
+
+    Returns
+    -------
+    (Select, int, tuple or None)
+        The statement, how many items it selects and the relevance order (None without word hits).
+    """
+    conditions = [item_clause(viewer), listed_clause(), *filter_conditions(query)]
+    expression = market_search.match_expression(query.text) if query.text else None
+    if expression is not None and market_search.supported(db.session.connection()):
+        hits = market_search.hits(expression)
+        statement = select(LibraryItem).join(hits, hits.c.item_id == LibraryItem.id).where(*conditions)
+        total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
+        if total:
+            return statement, total, (hits.c.rank, LibraryItem.id.desc())
+    statement = select(LibraryItem).where(*conditions, *_like_terms(query.text))
+    return statement, db.session.scalar(select(func.count()).select_from(statement.subquery())), None
 
 
 ORDERS = {"new": (LibraryItem.published_at.desc(), LibraryItem.id.desc()),
