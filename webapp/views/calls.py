@@ -85,6 +85,6 @@ def roadshow(call_id, proposal_id):
     event, created = service.put_into_roadshow(g.viewer, call, proposal_id,
                                                int(event_id) if event_id.isdigit() and len(event_id) < 10 else None)
     audit.record("calls", f"call {call.id} proposal {proposal_id}", f"put into the roadshow of event {event.id}")
-    flash(_("方案已列入“%(event)s”的路演（%(what)s），重新计算推荐后出现在路演安排中。", event=event.name,
-            what=_("新建") if created else _("已更新")), "success")
+    flash(_("方案已列入“%(event)s”的路演，重新计算推荐后出现在路演安排中。", event=event.name) if created
+          else _("已更新“%(event)s”路演中的方案，重新计算推荐后生效。", event=event.name), "success")
     return redirect(url_for("calls.show", call_id=call.id))
