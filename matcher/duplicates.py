@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-import scipy.sparse as sp
 
 from .errors import InputError
 
@@ -80,38 +79,65 @@ class NearDuplicateIndex:
     def similar(self, text, *, threshold=0.8, limit=5):
         """Stored texts whose cosine with ``text`` is at least ``threshold``, most similar first.
 
+        Only texts sharing one of the query's heaviest bigrams can reach the threshold: with the
+        query's unit weights sorted heaviest first, a text that shares none of the shortest prefix
+        whose remainder has norm below ``threshold`` has cosine below it (Cauchy–Schwarz). Those
+        texts are found with one pass over the stored bigram columns, and only they are scored.
+
         Returns
         -------
         list of (object, float)
-            ``(id, cosine)``, at most ``limit``, ties broken by insertion order.
+            ``(id, cosine)``, at most ``limit``, ties broken by insertion order; a text sharing no
+            bigram with the query (cosine 0) is never returned.
         """
         if not self._position:
             return []
         columns, counts = self._columns(text, grow=False)
-        n_known = int((columns >= 0).sum())
+        known = columns >= 0
         n_documents = len(self._position) + 1  # the query is part of the collection, as in a refit
         frequency = self._frequency.astype(np.float64)
-        frequency[columns[columns >= 0]] += 1
+        frequency[columns[known]] += 1
         idf = np.log((1 + n_documents) / (1 + frequency)) + 1
         # Bigrams no stored text has: document frequency 1 (the query's own), in the query's norm only.
-        query_weights = (1 + np.log(counts)) * np.where(
-            columns >= 0, idf[np.maximum(columns, 0)], np.log((1 + n_documents) / 2) + 1)
-        query_norm = float(np.sqrt(np.sum(query_weights ** 2)))
-        if not n_known or query_norm == 0:
+        weights = (1 + np.log(counts)) * np.where(known, idf[np.maximum(columns, 0)], np.log((1 + n_documents) / 2) + 1)
+        norm = float(np.sqrt(np.sum(weights ** 2)))
+        if not known.any() or norm == 0:
             return []
-        used = self._used
+        unit = weights / norm
+        order = np.argsort(-unit, kind="stable")
+        remainder = np.sqrt(np.cumsum((unit[order] ** 2)[::-1])[::-1])  # norm of order[i:]
+        cut = int(np.argmax(remainder < threshold - 1e-9)) if (remainder < threshold - 1e-9).any() else len(order)
+        prefix = columns[order[:cut]]
+        rows = self._rows_with(prefix[prefix >= 0])
+        if not len(rows):
+            return []
+        cosine = self._cosines(rows, idf, columns[known], unit[known])
+        best = np.argsort(-cosine, kind="stable")[:limit]
+        return [(self._ids[rows[i]], float(cosine[i])) for i in best if cosine[i] >= threshold and cosine[i] > 0]
+
+    def _rows_with(self, columns):
+        """Active rows (positions, ascending) holding any of ``columns``: one pass over the stored columns."""
+        wanted = np.zeros(len(self._vocabulary), dtype=bool)
+        wanted[columns] = True
+        hits = np.flatnonzero(wanted[self._indices[:self._used]])
         indptr = np.asarray(self._indptr, dtype=np.int64)
-        values = self._weights[:used] * idf[self._indices[:used]].astype(np.float32)
-        squares = np.concatenate([[0.0], np.cumsum(values.astype(np.float64) ** 2)])
-        norms = np.sqrt(squares[indptr[1:]] - squares[indptr[:-1]])
-        dense_query = np.zeros(len(idf), dtype=np.float32)
-        dense_query[columns[columns >= 0]] = query_weights[columns >= 0]
-        rows = sp.csr_matrix((values, self._indices[:used], indptr), shape=(len(self._ids), len(idf)))
-        dots = rows @ dense_query
-        active = self._active[:len(self._ids)]
-        cosine = np.where(active & (norms > 0), dots / np.maximum(norms, 1e-12) / query_norm, 0.0)
-        order = np.argsort(-cosine, kind="stable")[:limit]
-        return [(self._ids[p], float(cosine[p])) for p in order if cosine[p] >= threshold and active[p]]
+        rows = np.unique(np.searchsorted(indptr, hits, side="right") - 1)
+        return rows[self._active[rows]]
+
+    def _cosines(self, rows, idf, query_columns, query_unit):
+        """Exact cosines of the query (unit weights over its known columns) with the given rows."""
+        indptr = np.asarray(self._indptr, dtype=np.int64)
+        starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
+        segment = np.repeat(np.arange(len(rows)), lengths)
+        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        positions = starts[segment] + offsets
+        columns = self._indices[positions]
+        values = self._weights[positions].astype(np.float64) * idf[columns]
+        dense = np.zeros(len(idf))
+        dense[query_columns] = query_unit
+        norms = np.sqrt(np.bincount(segment, weights=values ** 2, minlength=len(rows)))
+        dots = np.bincount(segment, weights=values * dense[columns], minlength=len(rows))
+        return dots / np.maximum(norms, 1e-300)
 
     def _columns(self, text, *, grow):
         """Bigram columns (``-1`` for bigrams unknown when not growing) and counts of one text."""

@@ -29,6 +29,7 @@ def test_similarities_equal_a_refit_through_adds_removes_and_compaction():
     texts = variants(rng, 200)
     index = NearDuplicateIndex().add(range(200), texts)
     held = dict(enumerate(texts))
+    checked = 0
     for round_ in range(6):
         gone = [int(i) for i in rng.choice(list(held), size=25, replace=False)]
         index.remove(gone)
@@ -43,6 +44,12 @@ def test_similarities_equal_a_refit_through_adds_removes_and_compaction():
             found = dict(index.similar(query, threshold=-1.0, limit=len(ids)))
             assert {i for i, e in zip(ids, expected) if e > 1e-6} <= set(found) <= set(ids)
             np.testing.assert_allclose([found.get(i, 0.0) for i in ids], expected, atol=1e-5)
+            for threshold in (0.3, 0.8):  # the prefix filter finds exactly the texts at or above the threshold
+                above = dict(index.similar(query, threshold=threshold, limit=len(ids)))
+                assert set(above) == {i for i, e in zip(ids, expected) if e >= threshold + 1e-6} | (
+                    set(above) & {i for i, e in zip(ids, expected) if abs(e - threshold) <= 1e-6})
+                checked += len(above)
+    assert checked > 100  # near copies were there to be found
     assert index.n_texts_ == len(held) and len(index._ids) < 260  # compacted after most of the first texts left
 
 
