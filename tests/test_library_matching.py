@@ -301,3 +301,24 @@ def test_draw_page_filters_items_and_ranks_them_by_their_best_match_in_the_event
     assert admin.post(url, data={"item_ids": [strong, weak]}).status_code == 302
     assert text(admin, url).count("已在本场") == 2
     assert url in text(admin, f"/events/{event_id}/imports") and url in text(admin, "/library")
+
+
+def test_lists_stored_before_strengths_existed_get_them_when_a_process_builds_its_index(market):  # noqa: F811
+    app, clients = market
+    need = publish(clients, "ent", kind="need", title="碳化硅外延缺陷控制需求", description=TEXT)
+    capability = publish(clients, "inst", title=STRONG)
+    from webapp.db import db
+    from webapp.models import LibraryMatch
+    from webapp.services import library_matching
+
+    with app.app_context():
+        db.session.query(LibraryMatch).update({LibraryMatch.strength: None})  # as migrated from 0009
+        db.session.commit()
+    assert "score-value" not in text(clients["ent"], f"/library/{need}").split("为您推荐")[1]
+    del app.extensions["library_index"]  # a process starting on the migrated database
+    with app.test_request_context():
+        library_matching.current_index()
+        db.session.commit()
+    lists = stored(app)
+    assert lists[(need, capability)] is not None and lists[(capability, need)] == lists[(need, capability)]
+    assert "score-value" in text(clients["ent"], f"/library/{need}").split("为您推荐")[1]

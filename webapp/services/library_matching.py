@@ -118,8 +118,10 @@ def current_index():
     rows = _listed_rows()
     history = met_pairs()
     if index is None or not history >= index.excluded:
-        # First use in this process, or history entries removed: one blocked full recomputation.
-        index = _build(rows, history, version, store=index is not None)
+        # First use in this process, or history entries removed: one blocked full recomputation. The lists
+        # are stored again when history was removed, or when some were stored without a strength (before 0010).
+        unrated = db.session.scalar(select(LibraryMatch.id).where(LibraryMatch.strength.is_(None)).limit(1))
+        index = _build(rows, history, version, store=index is not None or unrated is not None)
         app.extensions[_KEY] = index
         return index
     keys = _withdraw_changed(index, rows)
