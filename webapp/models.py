@@ -648,6 +648,19 @@ class LibraryVersion(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class LibraryChange(db.Model):
+    """What a library version changed: one row per item written (``item_id``), or None for the history.
+
+    Writers bump :class:`LibraryVersion` first, whose row lock orders them, so a process that reflects
+    version *v* reads the rows with ``version > v`` to learn what to bring its indexes up to.
+    """
+
+    __tablename__ = "library_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, index=True)
+    item_id: Mapped[int | None] = mapped_column(Integer)
+
+
 class ChallengeCall(db.Model):
     """A 揭榜挂帅 call: an enterprise (or the bureau) posts a hard problem with a deadline; institutes propose."""
 

@@ -3,8 +3,8 @@
 The collection is every library item that is not a draft (pending, listed, withdrawn, expired:
 a resubmitted copy of a withdrawn item is still a duplicate). Each process builds its index on
 first use and, like the matching index, brings it up to the database whenever the library version
-counter moved (:mod:`webapp.changes`): items that left the collection or changed version are
-removed, new ones added. A check then costs the submitted text's bigrams and one pass over the
+counter moved (:mod:`webapp.changes`): of the items written since, those that left the collection
+or changed version are removed, new ones added. A check then costs the submitted text's bigrams and one pass over the
 stored counts, where the check used to refit a TF-IDF over the whole library on every submission.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from matcher import NearDuplicateIndex
 
-from ..changes import library_version
+from ..changes import library_changes, library_version
 from ..db import db
 from ..models import LibraryItem
 
@@ -55,10 +55,18 @@ def current_state():
     state = app.extensions.get(_KEY)
     if state is not None and state.version == version:
         return state
-    state = state or DuplicateIndex()
-    rows = {row.id: (row.kind, row.version) for row in db.session.execute(
-        select(LibraryItem.id, LibraryItem.kind, LibraryItem.version).where(LibraryItem.status != "draft"))}
-    for item_id in [i for i, loaded in state.loaded.items() if rows.get(i) != loaded]:
+    query = select(LibraryItem.id, LibraryItem.kind, LibraryItem.version).where(LibraryItem.status != "draft")
+    if state is None:
+        state, changed = DuplicateIndex(), None
+        rows = {row.id: (row.kind, row.version) for row in db.session.execute(query)}
+    else:
+        changed = sorted(library_changes(db.session, state.version)[0])
+        rows = {}
+        for start in range(0, len(changed), 500):
+            rows.update((row.id, (row.kind, row.version)) for row in db.session.execute(
+                query.where(LibraryItem.id.in_(changed[start:start + 500]))))
+    for item_id in [i for i in (changed if changed is not None else []) if i in state.loaded
+                    and rows.get(i) != state.loaded[i]]:
         state.indexes[state.loaded.pop(item_id)[0]].remove([item_id])
     added = sorted(i for i, row in rows.items() if state.loaded.get(i) != row)
     for start in range(0, len(added), _CHUNK):

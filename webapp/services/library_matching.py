@@ -12,8 +12,9 @@ an owner may still ask for the list with them (:func:`suggestions` with ``with_m
 Several web processes: each keeps its own index, built from the published items on first use,
 and brings it up to the database before every use when the library version counter
 (:class:`webapp.models.LibraryVersion`, bumped by :mod:`webapp.changes` on every relevant write)
-differs from the version it reflects: the listed items and the history are compared with what
-the index holds, and only the difference is applied (withdrawals, new exclusions, publishes),
+differs from the version it reflects: the items written since (``library_changes``) and, when it
+changed, the history are compared with what the index holds, and only the difference is applied
+(withdrawals, new exclusions, publishes),
 storing the lists it changes. Whichever process notices a change first stores its lists; the
 others compute the same lists. Notices are written only by the process that published the item.
 
@@ -38,7 +39,7 @@ from matcher.standing_strength import StandingStrength
 from matcher.strength import BANDS, strength_band
 
 from .. import visibility
-from ..changes import library_version
+from ..changes import library_changes, library_version
 from ..db import db
 from ..models import LibraryItem, LibraryMatch, LibraryRevision, Organisation, OrgHistory
 from ..state import get_embedder
@@ -115,16 +116,18 @@ def current_index():
     index = app.extensions.get(_KEY)
     if index is not None and index.version == version:
         return index
-    rows = _listed_rows()
-    history = met_pairs()
+    if index is not None:
+        changed, history_changed = library_changes(db.session, index.version)
+        history = met_pairs() if history_changed else index.excluded
     if index is None or not history >= index.excluded:
         # First use in this process, or history entries removed: one blocked full recomputation. The lists
         # are stored again when history was removed, or when some were stored without a strength (before 0010).
         unrated = db.session.scalar(select(LibraryMatch.id).where(LibraryMatch.strength.is_(None)).limit(1))
-        index = _build(rows, history, version, store=index is not None or unrated is not None)
+        index = _build(_listed_rows(), met_pairs(), version, store=index is not None or unrated is not None)
         app.extensions[_KEY] = index
         return index
-    keys = _withdraw_changed(index, rows)
+    rows = _listed_rows(changed)
+    keys = _withdraw_changed(index, rows, changed)
     for pair in sorted(history - index.excluded):
         keys.update(index.matches.exclude(*pair))
         index.excluded.add(pair)
@@ -134,12 +137,19 @@ def current_index():
     return index
 
 
-def _listed_rows():
+def _listed_rows(ids=None):
+    """``{id: (kind, version, 密级, organisation)}`` of the listed items (among ``ids`` when given)."""
     from .library import listed_clause
 
-    return {row.id: (row.kind, row.version, row.classification, row.org) for row in db.session.execute(
-        select(LibraryItem.id, LibraryItem.kind, LibraryItem.version, LibraryItem.classification, LibraryItem.org)
-        .where(listed_clause()))}
+    query = select(LibraryItem.id, LibraryItem.kind, LibraryItem.version, LibraryItem.classification,
+                   LibraryItem.org).where(listed_clause())
+    if ids is None:
+        return {row.id: tuple(row[1:]) for row in db.session.execute(query)}
+    ids, out = sorted(ids), {}
+    for start in range(0, len(ids), 500):
+        out.update((row.id, tuple(row[1:])) for row in db.session.execute(
+            query.where(LibraryItem.id.in_(ids[start:start + 500]))))
+    return out
 
 
 def _build(rows, history, version, *, store):
@@ -168,10 +178,10 @@ def _build(rows, history, version, *, store):
     return index
 
 
-def _withdraw_changed(index, rows):
-    """Take out of the index every item no longer listed as it was loaded; the keys of the lists changed."""
+def _withdraw_changed(index, rows, changed):
+    """Take out of the index every changed item no longer listed as it was loaded; the keys of the lists changed."""
     keys = set()
-    for item_id in [i for i, loaded in index.loaded.items() if rows.get(i) != loaded]:
+    for item_id in sorted(i for i in changed if i in index.loaded and rows.get(i) != index.loaded[i]):
         kind, version, classification, _org = index.loaded.pop(item_id)
         side = index.matches.sides[kind]
         vector = side.vectors[side.position[item_id]].copy()

@@ -1,5 +1,5 @@
 """Market, second round: calibrated strength of stored library matches, the library version counter
-(per-process indexes refresh when it moves), proposals put into an event's roadshow, and on SQLite
+and change log (per-process indexes catch up with what changed when it moves), proposals put into an event's roadshow, and on SQLite
 the FTS5 word index of listed library items (jieba-segmented, webapp.services.market_search).
 
 Revision ID: 0010_market2
@@ -25,6 +25,9 @@ def upgrade():
     version = op.create_table('library_version', sa.Column('id', sa.Integer(), primary_key=True),
                               sa.Column('version', sa.Integer(), nullable=False))
     op.bulk_insert(version, [{'id': 1, 'version': 0}])
+    op.create_table('library_changes', sa.Column('id', sa.Integer(), primary_key=True),
+                    sa.Column('version', sa.Integer(), nullable=False), sa.Column('item_id', sa.Integer(), nullable=True))
+    op.create_index('ix_library_changes_version', 'library_changes', ['version'])
     if op.get_bind().dialect.name == 'sqlite':
         from webapp.services.market_search import create_index
 
@@ -34,6 +37,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == 'sqlite':
         op.execute('DROP TABLE IF EXISTS library_search')
+    op.drop_table('library_changes')
     op.drop_table('library_version')
     with op.batch_alter_table('proposals') as batch_op:
         batch_op.drop_constraint('fk_proposals_roadshow_event_id', type_='foreignkey')
