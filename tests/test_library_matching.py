@@ -63,7 +63,7 @@ def test_lists_and_notices_show_the_calibrated_strength_and_only_strong_matches_
     assert "为您推荐" not in text(clients["ent"], "/inbox")
     strong = publish(clients, "inst", title=STRONG)
     expected = expected_strengths(app, need, [weak, strong], background + [weak, strong])
-    assert expected[strong] >= 0.5 > 0.25 > expected[weak]  # the test's premise: one 强, one 弱
+    assert expected[strong] >= 0.5 and expected[weak] < 0.25  # the test's premise: one 强, one 弱
     np.testing.assert_allclose([stored(app)[(need, strong)], stored(app)[(strong, need)], stored(app)[(need, weak)]],
                                [expected[strong], expected[strong], expected[weak]], atol=1e-4)
     inbox = text(clients["ent"], "/inbox")
@@ -134,7 +134,7 @@ def test_two_processes_on_one_database_keep_their_indexes_in_step(market, tmp_pa
         need = publish(clients, "ent", kind="need", title="碳化硅外延缺陷控制需求", description=TEXT)
         publish(other, "inst2", title=WEAK, description=WEAK_TEXT)  # the second process builds its index
         capability = publish(clients, "inst", title=STRONG)  # the first process adds it; the second has not seen it
-        assert capability not in second.extensions["library_index"].loaded
+        assert capability not in second.extensions["library_index"].loaded and (need, capability) in stored(first)
         later = publish(other, "ent-cleared", kind="need", title="碳化硅外延缺陷降低需求", description=TEXT)
         # The second process brought its index up first: the new need ranks the first process's achievement.
         index = second.extensions["library_index"]
@@ -178,9 +178,8 @@ def test_duplicate_check_gives_the_refits_answer_at_any_library_size_without_ref
     import csv
 
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from webapp_helpers import SAMPLE
-
     from test_library import create
+    from webapp_helpers import SAMPLE
 
     app, clients = market
     original = publish(clients, "inst", title=STRONG, description=TEXT)
@@ -239,7 +238,7 @@ def draw_rows(client, url):
     """(title, band or None, matched record title or None) per row of the draw page, in order."""
     page = text(client, url)
     rows = []
-    for row in re.findall(r'<tr><td><input type="checkbox" name="item_ids".*?</tr>', page, flags=re.S):
+    for row in re.findall(r'<tr><td><input type="checkbox" name="item_ids".*?</tr>', page, flags=re.DOTALL):
         title = re.search(r'<a href="/library/\d+">([^<]+)</a>', row).group(1)
         band = re.search(r'<span class="badge">([强中弱])</span>', row)
         record = re.search(r'<span class="hint" title="[^"]*">([^<]+)</span>', row)
@@ -248,9 +247,16 @@ def draw_rows(client, url):
 
 
 def test_draw_page_filters_items_and_ranks_them_by_their_best_match_in_the_events_pool(market):  # noqa: F811
-    from webapp_helpers import CAPABILITY_HEADER, NEED_HEADER, capability_row, create_event, csv_bytes, import_file, need_row
-
     from test_library import create
+    from webapp_helpers import (
+        CAPABILITY_HEADER,
+        NEED_HEADER,
+        capability_row,
+        create_event,
+        csv_bytes,
+        import_file,
+        need_row,
+    )
 
     app, clients = market
     admin = clients["admin"]
@@ -274,7 +280,7 @@ def test_draw_page_filters_items_and_ranks_them_by_their_best_match_in_the_event
     # event's laser-cladding achievement.
     assert rows[0] == (STRONG, "强", "碳化硅外延缺陷控制")
     assert ("激光熔覆修复需求", "强", "激光熔覆再制造") in rows
-    assert dict((t, b) for t, b, _r in rows)[WEAK] in ("弱", "中")
+    assert {t: b for t, b, _r in rows}[WEAK] in ("弱", "中")
     bands = [b for _t, b, _r in rows]
     order = {"强": 0, "中": 1, "弱": 2}
     assert [order[b] for b in bands] == sorted(order[b] for b in bands)

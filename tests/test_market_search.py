@@ -17,7 +17,7 @@ def index_rows(app):
 
 
 def test_a_word_finds_items_containing_it_ranked_by_relevance(market):  # noqa: F811 (fixture)
-    app, clients = market
+    _app, clients = market
     in_title = publish(clients, "inst", title="激光熔覆修复服务", description="面向轴类零件的表面修复")
     in_text = publish(clients, "inst2", title="表面工程综合服务",
                       description="提供等离子喷涂、电镀和激光熔覆等多种表面修复工艺")

@@ -395,59 +395,6 @@ def my_items(viewer):
                               .order_by(LibraryItem.updated_at.desc(), LibraryItem.id.desc())).all()
 
 
-#: Orders of the draw-into-event page; by match strength by default.
-DRAW_SORTS = {"strength": _l("匹配强度"), "new": _l("最新发布"), "title": _l("名称"), "trl": _l("技术成熟度")}
-#: Items scored on the draw page at most (the newest of those matching the filters).
-DRAW_LIMIT = 500
-
-
-def draw_candidates(viewer, event_id, query, *, sort="strength"):
-    """Listed items an organiser may draw into an event, filtered, each with its best match in the event's pool.
-
-    Parameters
-    ----------
-    query : webapp.services.market.Query
-        Text (words, as in the catalogue) and filters: type, domain, cooperation, region, minimum TRL, date.
-    sort : {"strength", "new", "title", "trl"}
-
-    Returns
-    -------
-    (list of dict, int)
-        Rows ``item``, ``match`` (``strength``, ``band``, ``record_id``, ``record_title`` of the best
-        allowed partner among the event's current records of the other side, or None) and ``drawn``
-        (already in the event); and how many items match (rows hold the newest ``DRAW_LIMIT``).
-    """
-    from . import library_matching
-    from .market import ORDERS, matching
-
-    if not visibility.is_organiser(viewer, event_id):
-        raise Forbidden()
-    if sort not in DRAW_SORTS:
-        raise ValidationFailed(str(_l("排序方式无效。")), [{"field": "sort", "value": sort, "allowed": list(DRAW_SORTS)}])
-    statement, total, _relevance = matching(viewer, query)
-    items = db.session.scalars(statement.order_by(*ORDERS["new"]).limit(DRAW_LIMIT)).all()
-    matches = library_matching.event_pool_strengths(event_id, items)
-    drawn = _drawn_ids(event_id)
-    rows = [{"item": item, "match": matches.get(item.id), "drawn": item.id in drawn} for item in items]
-    if sort != "new":
-        keys = {"strength": lambda row: -(row["match"]["strength"] if row["match"] else -1.0),
-                "title": lambda row: row["item"].title,
-                "trl": lambda row: -(row["item"].trl or 0)}
-        rows.sort(key=keys[sort])  # stable: ties keep the newest first
-    return rows, total
-
-
-def _drawn_ids(event_id):
-    from ..models import Capability, Need
-
-    ids = set()
-    for model, column in ((Need, Need.need_id), (Capability, Capability.capability_id)):
-        for record_id in db.session.scalars(select(column).where(model.event_id == event_id, column.like("L%"))):
-            if record_id[1:].isdigit():
-                ids.add(int(record_id[1:]))
-    return ids
-
-
 def organised_events(viewer):
     """Events the viewer runs (administrators: all), for drawing library items into them."""
     from ..models import Event
@@ -501,52 +448,6 @@ def import_event(viewer, event_id):
             created += 1
     db.session.commit()
     return created
-
-
-def draw_into_event(viewer, event_id, item_ids):
-    """An organiser takes listed library items into an event's pool (records ``L<item id>``; re-drawing updates).
-
-    The event keeps its own copy (so its ranking, pairs and agendas work as for imported records);
-    :func:`record_outcome` carries what happens at the event back to the items.
-
-    Returns
-    -------
-    (int, int)
-        Records created and updated.
-    """
-    from matcher import infer_domains
-
-    from ..models import Capability, Event, Need
-
-    if not visibility.is_organiser(viewer, event_id):
-        raise Forbidden()
-    ids = [int(i) for i in item_ids if str(i).isdigit()]
-    items = db.session.scalars(select(LibraryItem).where(LibraryItem.id.in_(ids), listed_clause())
-                               .order_by(LibraryItem.id)).all()
-    if not items:
-        raise ValidationFailed(str(_l("请选择至少一条已发布的信息。")), [{"field": "item_ids"}])
-    created = updated = 0
-    for item in items:
-        model, id_column = (Need, "need_id") if item.kind == "need" else (Capability, "capability_id")
-        values = {"org": item.org, "title": item.title, "description": item.description, "keywords": item.keywords,
-                  "region": item.region, "contact": item.contact, "trl": item.trl, "cooperation": item.cooperation,
-                  "domain": item.domain or infer_domains([f"{item.title} {item.description}"])[0],
-                  "domain_inferred": not item.domain}
-        if item.kind == "capability":
-            values["classification"] = item.classification
-        record = db.session.scalar(select(model).where(model.event_id == event_id,
-                                                       getattr(model, id_column) == f"L{item.id}"))
-        if record is None:
-            db.session.add(model(event_id=event_id, **{id_column: f"L{item.id}"}, **values))
-            created += 1
-        else:
-            updated += any(getattr(record, name) != value for name, value in values.items())
-            for name, value in values.items():
-                setattr(record, name, value)
-    if created or updated:
-        db.session.get(Event, event_id).records_version += 1
-    db.session.commit()
-    return created, updated
 
 
 def record_outcome(event_id, need_id, capability_id, status):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from .. import audit
 from ..errors import ValidationFailed
 from ..services import library as service
-from ..services import library_matching, market
+from ..services import library_draw, library_matching, market
 from ..ui import flash_failure, get_event
 
 bp = Blueprint("library", __name__)
@@ -134,20 +134,20 @@ def draw_page(event_id):
     sort = args.pop("sort", "strength")
     try:
         query = market.Query.from_args(args)
-        rows, total = service.draw_candidates(g.viewer, event.id, query, sort=sort)
+        rows, total = library_draw.draw_candidates(g.viewer, event.id, query, sort=sort)
     except ValidationFailed as failure:
         flash_failure(failure)
         query, sort = market.Query(), "strength"
-        rows, total = service.draw_candidates(g.viewer, event.id, query, sort=sort)
+        rows, total = library_draw.draw_candidates(g.viewer, event.id, query, sort=sort)
     return render_template("library/draw.html", rows=rows, total=total, query=query, sort=sort,
-                           sorts=service.DRAW_SORTS, limit=service.DRAW_LIMIT, kinds=service.KINDS,
+                           sorts=library_draw.DRAW_SORTS, limit=library_draw.DRAW_LIMIT, kinds=service.KINDS,
                            cooperation=service.COOPERATION)
 
 
 @bp.post("/events/<int:event_id>/library/draw")
 def draw(event_id):
     try:
-        created, updated = service.draw_into_event(g.viewer, event_id, request.form.getlist("item_ids"))
+        created, updated = library_draw.draw_into_event(g.viewer, event_id, request.form.getlist("item_ids"))
     except ValidationFailed as failure:
         flash_failure(failure)
         return redirect(url_for("library.draw_page", event_id=event_id))
