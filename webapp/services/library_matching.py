@@ -99,7 +99,10 @@ def encode(items):
 def org_levels(names):
     """Numeric level of what each organisation may see: its verified qualification for enterprises, else 0
     (the library's visibility rule: institute members see others' 公开 items only)."""
-    rows = {o.name: o for o in db.session.scalars(select(Organisation).where(Organisation.name.in_(set(names))))}
+    unique, rows = sorted(set(names)), {}
+    for start in range(0, len(unique), 500):
+        rows.update((o.name, o) for o in db.session.scalars(select(Organisation).where(
+            Organisation.name.in_(unique[start:start + 500]))))
     return [CLEARANCES[visibility.effective_clearance(rows.get(n))] if rows.get(n) is not None
             and rows[n].kind == "enterprise" else 0 for n in names]
 
@@ -123,7 +126,7 @@ def current_index():
         # First use in this process, or history entries removed: one blocked full recomputation. The lists
         # are stored again when history was removed, or when some were stored without a strength (before 0010).
         unrated = db.session.scalar(select(LibraryMatch.id).where(LibraryMatch.strength.is_(None)).limit(1))
-        index = _build(_listed_rows(), met_pairs(), version, store=index is not None or unrated is not None)
+        index = _build(met_pairs(), version, store=index is not None or unrated is not None)
         app.extensions[_KEY] = index
         return index
     rows = _listed_rows(changed)
@@ -152,8 +155,11 @@ def _listed_rows(ids=None):
     return out
 
 
-def _build(rows, history, version, *, store):
-    items = db.session.scalars(select(LibraryItem).where(LibraryItem.id.in_(list(rows))).order_by(LibraryItem.id)).all()
+def _build(history, version, *, store):
+    from .library import listed_clause
+
+    items = db.session.scalars(select(LibraryItem).where(listed_clause()).order_by(LibraryItem.id)).all()
+    rows = {item.id: (item.kind, item.version, item.classification, item.org) for item in items}
     embedder = get_embedder()
     dim = HASHED_DIM if embedder is None else embedder.dim_
     vectors = encode(items) if items else np.zeros((0, dim), dtype=np.float32)
@@ -279,19 +285,19 @@ def withdraw(_item):
     db.session.commit()
 
 
-def _store(index, keys):
+def _store(index, keys, *, chunk_size=200):
     """Replace the stored lists of ``keys`` ((side, item id)) with the index's, each pair with its strength."""
     keys = sorted(keys, key=lambda key: (key[0], str(key[1])))
-    ids = [item_id for _, item_id in keys]
-    for start in range(0, len(ids), 500):
-        db.session.execute(delete(LibraryMatch).where(LibraryMatch.item_id.in_(ids[start:start + 500])))
-    pairs = [(key[1], score, other_id) for key in keys for score, other_id in index.matches.matches_.get(key, [])]
-    if not pairs:
-        return
-    strengths = _pair_strengths(index, [(item_id, other_id) for item_id, _score, other_id in pairs])
-    db.session.execute(LibraryMatch.__table__.insert(), [
-        {"item_id": item_id, "other_id": other_id, "score": score, "strength": strengths[(item_id, other_id)]}
-        for item_id, score, other_id in pairs])
+    for start in range(0, len(keys), chunk_size):  # bounded memory and statement size for whole-library stores
+        chunk = keys[start:start + chunk_size]
+        db.session.execute(delete(LibraryMatch).where(LibraryMatch.item_id.in_([item_id for _, item_id in chunk])))
+        pairs = [(key[1], score, other_id) for key in chunk for score, other_id in index.matches.matches_.get(key, [])]
+        if not pairs:
+            continue
+        strengths = _pair_strengths(index, [(item_id, other_id) for item_id, _score, other_id in pairs])
+        db.session.execute(LibraryMatch.__table__.insert(), [
+            {"item_id": item_id, "other_id": other_id, "score": score, "strength": strengths[(item_id, other_id)]}
+            for item_id, score, other_id in pairs])
 
 
 def _pair_strengths(index, pairs):
