@@ -19,6 +19,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import evaluate
 from .ann import VectorIndex
+from .duplicates import NearDuplicateIndex
 from .embed import Embedder
 from .errors import DataWarning, InfeasibleScheduleError, InputError, MatcherError, ModelUnavailableError
 from .planning import Schedule, agenda_frames, greedy_schedule, plan_roadshow, schedule_meetings, write_agenda
@@ -33,6 +34,7 @@ from .rank import (
 )
 from .records import load_capabilities, load_needs
 from .standing import StandingMatches
+from .standing_strength import StandingStrength
 from .taxonomy import CLASSIFICATIONS, CLEARANCES, DOMAINS, clearance_allows, infer_domains
 
 __version__ = "0.1.0"
@@ -49,9 +51,11 @@ __all__ = [
     "InputError",
     "MatcherError",
     "ModelUnavailableError",
+    "NearDuplicateIndex",
     "Schedule",
     "ScoreMatrix",
     "StandingMatches",
+    "StandingStrength",
     "VectorIndex",
     "agenda_frames",
     "clearance_allows",

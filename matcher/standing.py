@@ -8,9 +8,10 @@ belongs to); withdrawing it removes it from every list and refills only the list
 Nothing is recomputed for unaffected items, and the result equals a full recomputation
 (``tests/test_standing.py`` compares them).
 
-The rule for a pair: different organisations, and each side's organisation may see the
-other's tier (``tier level <= organisation level``, the numeric form of
-:func:`matcher.clearance_allows`).
+The rule for a pair: different organisations, each side's organisation may see the other's
+tier (``tier level <= organisation level``, the numeric form of :func:`matcher.clearance_allows`),
+and the two organisations have not been excluded as a pair (:meth:`StandingMatches.exclude`:
+a need's organisation and a capability's organisation that already met at an event).
 """
 from __future__ import annotations
 
@@ -85,6 +86,35 @@ class StandingMatches:
         self.matches_ = {}
         self._held_by = {}  # (side, id) → ids of the other side whose lists contain it
         self._org_codes = {}
+        self._excluded = {}  # (side, organisation code) → codes of the other side's organisations it may not meet
+
+    def exclude(self, need_org, capability_org):
+        """Forbid every pair of a need of ``need_org`` and a capability of ``capability_org`` from now on.
+
+        Lists that held such a pair are refilled from the index; no other list changes.
+
+        Returns
+        -------
+        list of (str, object)
+            ``(side, item id)`` of the lists refilled.
+        """
+        need_code, capability_code = (self._org_codes.setdefault(org, len(self._org_codes))
+                                      for org in (need_org, capability_org))
+        if capability_code in self._excluded.get(("need", need_code), ()):
+            return []
+        self._excluded.setdefault(("need", need_code), set()).add(capability_code)
+        self._excluded.setdefault(("capability", capability_code), set()).add(need_code)
+        refilled = []
+        for side, own_code, other_code in (("need", need_code, capability_code),
+                                           ("capability", capability_code, need_code)):
+            own, other = self.sides[side], self.sides[_other(side)]
+            n = len(own.ids)
+            for position in np.flatnonzero(own.active[:n] & (own.orgs[:n] == own_code)):
+                item_id = own.ids[position]
+                if any(other.orgs[other.position[o]] == other_code for _s, o in self.matches_.get((side, item_id), [])):
+                    self._set(side, item_id, self._search(side, item_id))
+                    refilled.append((side, item_id))
+        return refilled
 
     def build(self, needs, capabilities, *, block_size=2048):
         """Load a whole library at once and compute every list by a blocked full recomputation.
@@ -123,6 +153,10 @@ class StandingMatches:
                            & (other.levels[None, :m] <= own.org_levels[start:stop, None])
                            & (own.levels[start:stop, None] <= other.org_levels[None, :m]))
                 scores[~allowed] = -np.inf
+                for row in range(stop - start):
+                    partners = self._partners(side, own.orgs[start + row])
+                    if partners is not None:
+                        scores[row, np.isin(other.orgs[:m], partners)] = -np.inf
                 k = min(self.top_k, m)
                 best = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k else np.zeros((stop - start, 0), int)
                 for row, columns in enumerate(best):
@@ -181,25 +215,49 @@ class StandingMatches:
             self._set(other_side, other_id, self._search(other_side, other_id))
         return refilled
 
+    def search(self, side, item_id, *, with_excluded=False):
+        """The item's ``top_k`` allowed matches computed now from the index, best first.
+
+        With ``with_excluded=True`` pairs of organisations passed to :meth:`exclude` count too (what the
+        list would be without that history); the stored ``matches_`` never contain them.
+
+        Returns
+        -------
+        list of (float, object)
+        """
+        own = self.sides[side]
+        if item_id not in own.position or not own.active[own.position[item_id]]:
+            raise InputError(f"{side} {item_id!r} is not in the library")
+        return self._search(side, item_id, with_excluded=with_excluded)
+
     def scores(self, side, item_id):
         """Similarities of the item to every position of the other side (one row; no rules applied)."""
         own, other = self.sides[side], self.sides[_other(side)]
         return other.vectors[:len(other.ids)] @ own.vectors[own.position[item_id]]
 
-    def _allowed(self, side, item_id):
-        """Mask over the other side's positions: active, another organisation, and tiers both ways."""
+    def _allowed(self, side, item_id, *, with_excluded=False):
+        """Mask over the other side's positions: active, another organisation, tiers both ways, and
+        (unless ``with_excluded``) not an organisation this item's organisation may no longer meet."""
         own, other = self.sides[side], self.sides[_other(side)]
         p, n = own.position[item_id], len(other.ids)
-        return (other.active[:n] & (other.orgs[:n] != own.orgs[p])
-                & (other.levels[:n] <= own.org_levels[p]) & (own.levels[p] <= other.org_levels[:n]))
+        allowed = (other.active[:n] & (other.orgs[:n] != own.orgs[p])
+                   & (other.levels[:n] <= own.org_levels[p]) & (own.levels[p] <= other.org_levels[:n]))
+        partners = None if with_excluded else self._partners(side, own.orgs[p])
+        if partners is not None:
+            allowed &= ~np.isin(other.orgs[:n], partners)
+        return allowed
 
-    def _search(self, side, item_id):
+    def _partners(self, side, org_code):
+        partners = self._excluded.get((side, int(org_code)))
+        return np.fromiter(partners, dtype=np.int64, count=len(partners)) if partners else None
+
+    def _search(self, side, item_id, *, with_excluded=False):
         """The item's top_k allowed matches: search the other side's index per visible tier, deepening as needed."""
         own, other = self.sides[side], self.sides[_other(side)]
         if other.index is None:
             return []
         p = own.position[item_id]
-        allowed = self._allowed(side, item_id)
+        allowed = self._allowed(side, item_id, with_excluded=with_excluded)
         found = {}
         for level in other.index.levels():
             if level > own.org_levels[p]:

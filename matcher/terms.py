@@ -132,3 +132,57 @@ def _content_word(word):
 
 def _join(left, right):
     return f"{left} {right}" if _LATIN.match(left) and _LATIN.match(right) else left + right
+
+
+def index_words(text):
+    """Words of ``text`` for a full-text index: jieba's search mode (each word and the dictionary words
+    inside it) on CJK runs, whole lower-cased Latin words; every token, stop words included.
+
+    Searching for a word finds a text whenever the text's segmentation contains the word, also
+    inside a longer word (碳化硅 is found in 碳化硅外延片).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> "外延" in index_words("碳化硅外延片缺陷")
+    True
+    """
+    tokenizer = _base_tokenizer()
+    words = []
+    for run in _CJK_RUN.split(normalise_text(text)):
+        if _CJK.match(run):
+            words.extend(tokenizer.cut_for_search(run))
+        else:
+            words.extend(token.strip("-+.") for token in _OTHER_TOKEN.findall(run) if token[0].isalnum())
+    return [word for word in words if word]
+
+
+def query_words(text):
+    """The words a search query asks for: jieba's precise segmentation of CJK runs, Latin words.
+
+    Single CJK characters (的, 与, 和) are dropped when the query has longer words; a query of
+    single characters keeps them.
+
+    Returns
+    -------
+    list of str
+        Unique, in order of first occurrence.
+
+    Examples
+    --------
+    >>> query_words("碳化硅的外延")
+    ['碳化硅', '外延']
+    """
+    tokenizer = _base_tokenizer()
+    words = []
+    for run in _CJK_RUN.split(normalise_text(text)):
+        if _CJK.match(run):
+            words.extend(tokenizer.lcut(run))
+        else:
+            words.extend(token.strip("-+.") for token in _OTHER_TOKEN.findall(run) if token[0].isalnum())
+    words = list(dict.fromkeys(word for word in words if word))
+    longer = [word for word in words if not (len(word) == 1 and _CJK.match(word))]
+    return longer or words

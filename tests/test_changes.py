@@ -28,9 +28,10 @@ NOT_EVENT_WRITES = {"auth.login", "auth.logout", "account.password", "admin.user
                     # the standing library and calls live outside events; importing an event's records into
                     # the library only reads the event
                     "library.create", "library.edit", "library.act", "library.decide_contact", "market.contact",
-                    "library.import_event", "calls.create", "calls.propose", "calls.decide",
-                    # drawing library items into an event writes its records: tests/test_library.py checks the bump
-                    "library.draw"}
+                    "library.import_event", "calls.create", "calls.propose", "calls.decide", "calls_api.propose",
+                    # drawing library items or a call's proposal into an event writes its records:
+                    # tests/test_library.py and tests/test_calls.py check the bump
+                    "library.draw", "calls.roadshow"}
 
 
 def version(app, event_id):

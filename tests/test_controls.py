@@ -44,7 +44,8 @@ def pages(app, event_id):
     return ["/", "/account", "/history", "/admin/organisations", base, f"{base}/imports", f"{base}/needs",
             f"{base}/capabilities", f"{base}/needs/{need}", f"{base}/capabilities/{capability}", f"{base}/orgs",
             f"{base}/orgs/{org}", f"{base}/search?q=碳化硅", f"{base}/pairings", f"{base}/requests",
-            f"{base}/schedule", f"{base}/agendas", f"{base}/roadshow", f"{base}/exports", f"{base}/settings"]
+            f"{base}/schedule", f"{base}/agendas", f"{base}/roadshow", f"{base}/exports", f"{base}/settings",
+            f"{base}/library/draw"]
 
 
 @pytest.fixture

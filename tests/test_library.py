@@ -224,9 +224,9 @@ def test_published_item_enters_suggestions_incrementally_and_a_withdrawn_one_lea
     app, clients = market
     need = publish(clients, "ent", kind="need", title="碳化硅外延缺陷控制需求")
     publish(clients, "inst2", title="高通量基因测序服务", description="提供全基因组测序、转录组测序与生物信息分析")
-    library = app.extensions["library_matches"]
+    library = app.extensions["library_index"].matches
     capability = publish(clients, "inst", title="碳化硅外延缺陷表征服务")
-    assert app.extensions["library_matches"] is library  # the same index, one item added: no rebuild
+    assert app.extensions["library_index"].matches is library  # the same index, one item added: no rebuild
     page = text(clients["ent"], f"/library/{need}")
     assert "碳化硅外延缺陷表征服务" in page.split("为您推荐")[1]
     assert page.split("为您推荐")[1].index("碳化硅外延缺陷表征服务") < page.split("为您推荐")[1].index("高通量基因测序")
@@ -371,7 +371,7 @@ def test_matching_with_the_real_embedder_ranks_the_related_achievement_first(tmp
                    description="储能电站需要在锂离子电池热失控发生前给出预警，希望用气体和温度传感器做早期检测")
     publish(clients, "inst", title="电池早期安全监测", description="基于特征气体与多点温度的锂电池故障早期识别方法")
     publish(clients, "inst2", title="中药材指纹图谱", description="用高效液相色谱建立中药材质量控制的指纹图谱")
-    assert app.extensions["library_matches"].dim == app.extensions["matcher_embedder"].dim_
+    assert app.extensions["library_index"].matches.dim == app.extensions["matcher_embedder"].dim_
     suggestions = text(clients["ent"], f"/library/{need}").split("为您推荐")[1]
     assert suggestions.index("电池早期安全监测") < suggestions.index("中药材指纹图谱")
     app.extensions["matcher_jobs"].shutdown()
@@ -382,12 +382,12 @@ def test_a_new_process_rebuilds_the_same_matches_from_the_published_items(market
     need = publish(clients, "ent", kind="need", title="碳化硅外延缺陷控制需求")
     publish(clients, "inst", title="碳化硅外延缺陷表征服务")
     publish(clients, "inst2", title="高通量基因测序服务", description="提供全基因组测序、转录组测序与生物信息分析")
-    before = dict(app.extensions["library_matches"].matches_)
-    del app.extensions["library_matches"]  # as in a freshly started process
+    before = dict(app.extensions["library_index"].matches.matches_)
+    del app.extensions["library_index"]  # as in a freshly started process
     with app.test_request_context():
         from webapp.services import library_matching
 
-        rebuilt = library_matching._library()
+        rebuilt = library_matching.current_index().matches
     assert rebuilt.matches_.keys() == before.keys()
     assert all([i for _, i in rebuilt.matches_[k]] == [i for _, i in before[k]] for k in before)
     assert ("need", need) in rebuilt.matches_

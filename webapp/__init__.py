@@ -23,7 +23,7 @@ MAX_RECORD_ID = 2**31 - 1
 BLUEPRINTS = ("site", "auth", "account", "admin", "qualifications", "organisations", "events", "outcomes", "deals",
               "reports", "targeting", "imports", "ranking", "suggestions", "pairs", "meeting_requests", "planning",
               "participation", "inbox", "roadshow", "exports", "search", "wishes", "event_day", "library", "market",
-              "library_api", "calls", "api")
+              "library_api", "calls", "calls_api", "api")
 
 
 def create_app(test_config=None):

@@ -29,7 +29,8 @@ ACCESS = {
     # The library: the service checks ownership and the reviewer role on every item and action.
     **dict.fromkeys(("library.index", "library.create", "library.edit", "library.item", "library.act",
                      "library.decide_contact", "market.contact", "library_api.item", "library_api.notices",
-                     "calls.index", "calls.create", "calls.show", "calls.propose", "calls.decide"), MEMBER),
+                     "calls.index", "calls.create", "calls.show", "calls.propose", "calls.decide", "calls.export", "calls.roadshow",
+                     "calls_api.list_calls", "calls_api.show", "calls_api.propose"), MEMBER),
     **dict.fromkeys((
         "auth.logout", "events.index", "outcomes.show", "suggestions.needs", "suggestions.capabilities",
         "suggestions.need", "suggestions.capability", "search.search", "search.orgs", "search.org", "pairs.index",
@@ -54,7 +55,7 @@ ACCESS = {
         "imports.rejected", "ranking.rank", "pairs.decide", "pairs.bulk", "pairs.reset",
         "meeting_requests.resolve", "planning.run", "planning.move", "planning.lock", "api.decide", "api.rank",
         "deals.open_deal", "targeting.index", "targeting.invite", "targeting.attended",
-        "targeting.export", "library.import_event", "library.draw"), ORGANISER),
+        "targeting.export", "library.import_event", "library.draw", "library.draw_page"), ORGANISER),
     # The district's organisation database is the bureau's: organisers keep it; a member opens and edits
     # its own organisation's profile (webapp.services.organisations decides which one and which fields).
     **dict.fromkeys(("organisations.index", "organisations.create", "organisations.set_tier",

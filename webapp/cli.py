@@ -109,8 +109,24 @@ def expire_library_command():
     click.echo(f"{expired} items expired, {reminded} reminders written")
 
 
+@click.command("rebuild-market-search")
+@with_appcontext
+def rebuild_market_search_command():
+    """Rebuild the catalogue's word index from the listed library items (SQLite; a repair, never needed in use)."""
+    from .db import db
+    from .services import market_search
+
+    connection = db.session.connection()
+    if not market_search.supported(connection):
+        raise click.ClickException("the word index exists on SQLite only; other databases search with LIKE")
+    count = market_search.rebuild(connection)
+    db.session.commit()
+    click.echo(f"{count} listed items indexed")
+
+
 def init_app(app):
     app.cli.add_command(expire_library_command)
+    app.cli.add_command(rebuild_market_search_command)
     app.cli.add_command(load_sample_command)
     app.cli.add_command(rank_event_command)
     app.cli.add_command(create_user_command)

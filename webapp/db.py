@@ -39,13 +39,21 @@ def init_app(app):
     if uri.startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, include_name=include_name)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
         auto = app.config["AUTO_MIGRATE"]
         if auto or (auto is None and db.engine.dialect.name == "sqlite"):
             upgrade(directory=MIGRATIONS_DIR)
+
+
+def include_name(name, type_, _parent_names):
+    """Alembic's filter of schema names: every table the models describe, not the FTS5 search index
+    (a virtual table and its shadow tables that migration 0010 creates on SQLite)."""
+    from .services.market_search import is_schema_object
+
+    return not (type_ == "table" and name is not None and is_schema_object(name))
 
 
 def _sqlite_pragmas(connection, _record):

@@ -636,6 +636,34 @@ class LibraryMatch(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("library_items.id", ondelete="CASCADE"), index=True)
     other_id: Mapped[int] = mapped_column(ForeignKey("library_items.id", ondelete="CASCADE"), index=True)
     score: Mapped[float] = mapped_column(Float)
+    # Calibrated strength of the pair (matcher.strength, need as the query), computed when the list is stored.
+    strength: Mapped[float | None] = mapped_column(Float)
+
+
+class LibraryVersion(db.Model):
+    """One row whose ``version`` every write to library items or to the organisation history bumps.
+
+    Each web process keeps its own in-memory library indexes (matching, near-duplicates) and
+    refreshes them when this differs from the version they were brought up to
+    (:mod:`webapp.services.library_matching`); the bump is a session hook (:mod:`webapp.changes`).
+    """
+
+    __tablename__ = "library_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LibraryChange(db.Model):
+    """What a library version changed: one row per item written (``item_id``), or None for the history.
+
+    Writers bump :class:`LibraryVersion` first, whose row lock orders them, so a process that reflects
+    version *v* reads the rows with ``version > v`` to learn what to bring its indexes up to.
+    """
+
+    __tablename__ = "library_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, index=True)
+    item_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class ChallengeCall(db.Model):
@@ -666,3 +694,5 @@ class Proposal(db.Model):
     contact: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default="submitted")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    # The event whose roadshow the proposal was put into (its institute presents it there as record P<id>).
+    roadshow_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))

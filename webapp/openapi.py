@@ -120,6 +120,19 @@ def _schemas():
                 "draft", "pending", "published", "matched", "dealt", "withdrawn", "expired"]},
             "published_at": {"type": ["string", "null"]}, "expires_on": {"type": ["string", "null"]},
             "contact": {"type": ["string", "null"]}}},
+        "ChallengeCall": {"type": "object", "description": "A 揭榜挂帅 call; every logged-in member sees calls",
+                          "properties": {
+            "id": integer, "org": string, "title": string, "requirements": string, "budget": string,
+            "domain": string, "deadline": {"type": "string", "format": "date"},
+            "status": {"type": "string", "enum": ["open", "closed"]}, "created_at": string,
+            "poster": {"type": "boolean", "description": "the caller posts this call (shortlists, picks, exports)"}}},
+        "Proposal": {"type": "object", "description": "An institute's answer; seen by the poster, the bureau's "
+                     "reviewers and the proposing organisation only", "properties": {
+            "id": integer, "call_id": integer, "org": string, "summary": string, "contact": string,
+            "status": {"type": "string", "enum": ["submitted", "shortlisted", "picked", "declined"]},
+            "created_at": string, "roadshow_event_id": nullable_int}},
+        "ProposalInput": {"type": "object", "required": ["summary"], "properties": {
+            "summary": string, "contact": string}},
         "Notice": {"type": "object", "properties": {
             "id": integer, "kind": string, "text": string, "link": string, "created_at": string, "read": boolean}},
         "SearchResult": {"type": "object", "properties": {
@@ -138,7 +151,18 @@ def _paths():
         "page_size": {"type": "integer"}, "items": {"type": "array", "items": {"$ref": "#/components/schemas/LibraryItem"}}}}
     item_body = {"type": "object", "properties": {
         "ok": {"type": "boolean"}, "item": {"$ref": "#/components/schemas/LibraryItem"},
-        "suggestions": {"type": "array", "items": {"type": "object"}}}}
+        "suggestions": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"}, "org": {"type": "string"},
+            "kind": {"type": "string"}, "score": {"type": "number", "description": "cosine; orders the list"},
+            "strength": {"type": ["number", "null"], "description": "calibrated strength (matcher.strength)"},
+            "strength_band": {"type": "string", "enum": ["强", "中", "弱", ""]},
+            "met": {"type": "boolean", "description": "the organisations met at an event (only with met=1)"}}}}}}
+    call_body = {"type": "object", "properties": {
+        "ok": {"type": "boolean"}, "call": {"$ref": "#/components/schemas/ChallengeCall"},
+        "proposals": {"type": "array", "items": {"$ref": "#/components/schemas/Proposal"}},
+        "invite": {"type": "array", "items": {"type": "object", "properties": {
+            "org": {"type": "string"}, "strength": {"type": "number"},
+            "band": {"type": "string", "enum": ["强", "中", "弱"]}}}}}}
     return {
         "/api/market": {"get": {
             "summary": "The public catalogue: listed items the viewer may see (anonymous: 公开 only), no contacts",
@@ -149,9 +173,24 @@ def _paths():
                           **ERROR_RESPONSES}}},
         "/api/library/{item_id}": {"get": {
             "summary": "One library item and (for owners and reviewers) its stored best matches",
-            "operationId": "getLibraryItem", "parameters": [_path_param("item_id")],
+            "operationId": "getLibraryItem", "parameters": [_path_param("item_id"), _query(
+                "met", "string", "'1' also lists organisations that already met at an event")],
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": item_body}}},
                           **ERROR_RESPONSES}}},
+        "/api/calls": {"get": {"summary": "Challenge calls (揭榜挂帅), newest first", "operationId": "listCalls",
+                               "responses": _ok("ChallengeCall", "calls", array=True)}},
+        "/api/calls/{call_id}": {"get": {
+            "summary": "One call, the proposals the caller may see (all for its poster and reviewers, else the "
+                       "caller's organisation's own) and, for the poster and reviewers, institutes to invite",
+            "operationId": "getCall", "parameters": [_path_param("call_id")],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": call_body}}},
+                          **ERROR_RESPONSES}}},
+        "/api/calls/{call_id}/proposals": {"post": {
+            "summary": "An institute member answers an open call (once per organisation, before the deadline)",
+            "operationId": "propose", "parameters": [_path_param("call_id")],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ProposalInput"}}}},
+            "responses": _ok("Proposal", "proposal", status="201", description="Created")}},
         "/api/inbox": {"get": {"summary": "The viewer's newest notices", "operationId": "listNotices",
                                "responses": _ok("Notice", "messages", array=True)}},
         "/api/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",

@@ -14,18 +14,24 @@ from sqlalchemy import func, or_, select
 from .. import visibility
 from ..db import db
 from ..models import Capability, InboxMessage, Need
+from ..ui import VOCABULARY
 
 #: Notice kind → text (parameters: need, capability: titles or ids; status-specific extras).
 TEXTS = {
     "request_approved": _l("您就“%(need)s ↔ %(capability)s”提交的会面申请已获组织方批准，将安排洽谈。"),
     "request_declined": _l("您就“%(need)s ↔ %(capability)s”提交的会面申请未获批准。"),
-    "library_match": _l("为您推荐：新发布的“%(item)s”与贵单位的“%(other)s”高度匹配（相似度 %(score)s）。"),
+    "library_match": _l("为您推荐：新发布的“%(item)s”与贵单位的“%(other)s”匹配强度 %(strength)s（%(band)s）。"),
     "library_expiring": _l("贵单位发布的“%(item)s”将于 %(until)s 到期，可在库内续期或下架。"),
     "library_expired": _l("贵单位发布的“%(item)s”已过期，已从公开目录撤下；续期后可重新展示。"),
     "contact_request": _l("%(requester)s 申请获取“%(item)s”的联系方式，请在该条目页面同意或拒绝。"),
     "contact_accepted": _l("“%(item)s”的发布单位已同意您的联系申请，联系方式已在条目页面显示。"),
     "contact_declined": _l("“%(item)s”的发布单位未同意您的联系申请。"),
+    "proposal_roadshow": _l("贵单位对“%(call)s”的揭榜方案已列入“%(event)s”的成果路演，请准备路演。"),
 }
+
+
+#: Text of "为您推荐" notices stored before they carried the calibrated strength.
+LEGACY_MATCH = _l("为您推荐：新发布的“%(item)s”与贵单位的“%(other)s”高度匹配（相似度 %(score)s）。")
 
 
 def notify(kind, *, org=None, user_id=None, event_id=None, link="", **params):
@@ -92,6 +98,15 @@ def _render(viewer, row):
         params.update(need=need or params["need_id"], capability=capability or params["capability_id"])
     if "item_id" in params:
         params.update(_library_titles(viewer, params))
+    if "call_id" in params:  # calls are open to every logged-in member
+        from ..models import ChallengeCall
+
+        params["call"] = db.session.scalar(select(ChallengeCall.title).where(
+            ChallengeCall.id == params["call_id"])) or f"#{params['call_id']}"
+    if "band" in params:
+        params["band"] = str(VOCABULARY.get(params["band"], params["band"]))
+    if row.kind == "library_match" and "strength" not in params:
+        return str(LEGACY_MATCH % params)  # notices written before strengths were stored
     return str(TEXTS[row.kind] % params)
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select, true
 from werkzeug.exceptions import Forbidden, NotFound
@@ -370,23 +369,18 @@ def expire_due(day=None):
 def find_duplicates(viewer, item, *, threshold=DUPLICATE_THRESHOLD, limit=5):
     """Near-duplicate items of the same kind (other than drafts), by character-bigram TF-IDF cosine.
 
+    The cosine is the one a TF-IDF refitted on the library would give, read from the process's
+    incremental index (:mod:`webapp.services.library_duplicates`).
+
     Returns
     -------
     list of dict
         ``id``, ``similarity`` and ``item`` (None when the viewer may not see it: its existence is
         then only reported, never its title or organisation).
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from . import library_duplicates
 
-    others = db.session.execute(select(LibraryItem.id, LibraryItem.title, LibraryItem.description).where(
-        LibraryItem.kind == item.kind, LibraryItem.id != item.id, LibraryItem.status != "draft")).all()
-    if not others:
-        return []
-    texts = [f"{item.title} {item.description}"] + [f"{title} {description}" for _, title, description in others]
-    matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 2), sublinear_tf=True).fit_transform(texts)
-    similarity = (matrix[1:] @ matrix[0].T).toarray().ravel()
-    order = np.argsort(-similarity, kind="stable")[:limit]
-    found = [(others[i][0], float(similarity[i])) for i in order if similarity[i] >= threshold]
+    found = library_duplicates.similar(item, threshold=threshold, limit=limit)
     visible = set(db.session.scalars(select(LibraryItem.id).where(
         LibraryItem.id.in_([i for i, _ in found]), item_clause(viewer))))
     return [{"id": i, "similarity": s, "item": db.session.get(LibraryItem, i) if i in visible else None}
@@ -399,14 +393,6 @@ def my_items(viewer):
         return []
     return db.session.scalars(select(LibraryItem).where(LibraryItem.org == viewer.org)
                               .order_by(LibraryItem.updated_at.desc(), LibraryItem.id.desc())).all()
-
-
-def listed_items(viewer, *, limit=500):
-    """Listed items a reviewer may draw into events, newest first."""
-    if not is_reviewer(viewer):
-        raise Forbidden()
-    return db.session.scalars(select(LibraryItem).where(listed_clause(), item_clause(viewer))
-                              .order_by(LibraryItem.published_at.desc(), LibraryItem.id.desc()).limit(limit)).all()
 
 
 def organised_events(viewer):
@@ -462,52 +448,6 @@ def import_event(viewer, event_id):
             created += 1
     db.session.commit()
     return created
-
-
-def draw_into_event(viewer, event_id, item_ids):
-    """An organiser takes listed library items into an event's pool (records ``L<item id>``; re-drawing updates).
-
-    The event keeps its own copy (so its ranking, pairs and agendas work as for imported records);
-    :func:`record_outcome` carries what happens at the event back to the items.
-
-    Returns
-    -------
-    (int, int)
-        Records created and updated.
-    """
-    from matcher import infer_domains
-
-    from ..models import Capability, Event, Need
-
-    if not visibility.is_organiser(viewer, event_id):
-        raise Forbidden()
-    ids = [int(i) for i in item_ids if str(i).isdigit()]
-    items = db.session.scalars(select(LibraryItem).where(LibraryItem.id.in_(ids), listed_clause())
-                               .order_by(LibraryItem.id)).all()
-    if not items:
-        raise ValidationFailed(str(_l("请选择至少一条已发布的信息。")), [{"field": "item_ids"}])
-    created = updated = 0
-    for item in items:
-        model, id_column = (Need, "need_id") if item.kind == "need" else (Capability, "capability_id")
-        values = {"org": item.org, "title": item.title, "description": item.description, "keywords": item.keywords,
-                  "region": item.region, "contact": item.contact, "trl": item.trl, "cooperation": item.cooperation,
-                  "domain": item.domain or infer_domains([f"{item.title} {item.description}"])[0],
-                  "domain_inferred": not item.domain}
-        if item.kind == "capability":
-            values["classification"] = item.classification
-        record = db.session.scalar(select(model).where(model.event_id == event_id,
-                                                       getattr(model, id_column) == f"L{item.id}"))
-        if record is None:
-            db.session.add(model(event_id=event_id, **{id_column: f"L{item.id}"}, **values))
-            created += 1
-        else:
-            updated += any(getattr(record, name) != value for name, value in values.items())
-            for name, value in values.items():
-                setattr(record, name, value)
-    if created or updated:
-        db.session.get(Event, event_id).records_version += 1
-    db.session.commit()
-    return created, updated
 
 
 def record_outcome(event_id, need_id, capability_id, status):

@@ -20,10 +20,11 @@ from .. import visibility
 from ..db import db
 from ..errors import ValidationFailed
 from ..models import ContactRequest, LibraryItem
+from . import market_search
 from .library import COOPERATION, KINDS, is_owner, is_reviewer, item_clause, listed_clause
 
 PAGE_SIZE = 20
-SORTS = {"new": _l("最新发布"), "title": _l("名称"), "trl": _l("技术成熟度")}
+SORTS = {"relevance": _l("相关度"), "new": _l("最新发布"), "title": _l("名称"), "trl": _l("技术成熟度")}
 MAX_TERMS = 8
 
 
@@ -38,7 +39,7 @@ class Query:
     region: str = ""
     trl_min: int | None = None
     since: dt.date | None = None
-    sort: str = "new"
+    sort: str = "relevance"
     page: int = 1
 
     @classmethod
@@ -64,7 +65,7 @@ class Query:
             since_day = None
         query = cls(text=args.get("q", "").strip()[:200], kind=choice("kind", KINDS), domain=choice("domain", DOMAINS),
                     cooperation=choice("cooperation", COOPERATION), region=args.get("region", "").strip()[:100],
-                    trl_min=int(trl) if trl else None, since=since_day, sort=choice("sort", SORTS) or "new",
+                    trl_min=int(trl) if trl else None, since=since_day, sort=choice("sort", SORTS) or "relevance",
                     page=max(1, min(int(page), 10_000)) if str(page).isdigit() else 1)
         if problems:
             raise ValidationFailed(str(_l("检索条件有误。")), problems)
@@ -72,14 +73,49 @@ class Query:
 
 
 def search(viewer, query):
-    """Listed items the viewer may see that match the query: ``(items, total)`` for the query's page."""
-    conditions = [item_clause(viewer), listed_clause()]
-    for term in query.text.split()[:MAX_TERMS]:
-        pattern = f"%{_escape(term)}%"
-        conditions.append(or_(LibraryItem.title.like(pattern, escape="\\"),
-                              LibraryItem.description.like(pattern, escape="\\"),
-                              LibraryItem.keywords.like(pattern, escape="\\"),
-                              LibraryItem.org.like(pattern, escape="\\")))
+    """Listed items the viewer may see that match the query: ``(items, total)`` for the query's page.
+
+    Free text is matched by words (:mod:`webapp.services.market_search`, SQLite's FTS5 over
+    jieba words) and ordered by relevance unless another sort is asked for; when no listed item
+    has every word (a single character, part of a word), or on a database without the index,
+    each whitespace-separated term is matched as typed (LIKE) instead.
+    """
+    statement, total, relevance = matching(viewer, query)
+    sort = query.sort if query.sort != "relevance" or relevance is not None else "new"
+    order = relevance if sort == "relevance" else ORDERS[sort]
+    items = db.session.scalars(statement.order_by(*order).offset((query.page - 1) * PAGE_SIZE)
+                               .limit(PAGE_SIZE)).all()
+    return items, total
+
+
+def matching(viewer, query):
+    """The listed items the viewer may see that match the query's text and filters, unordered.
+
+    Returns
+    -------
+    (Select, int, tuple or None)
+        The statement, how many items it selects and the relevance order (None without word hits).
+    """
+    conditions = [item_clause(viewer), listed_clause(), *filter_conditions(query)]
+    expression = market_search.match_expression(query.text) if query.text else None
+    if expression is not None and market_search.supported(db.session.connection()):
+        hits = market_search.hits(expression)
+        statement = select(LibraryItem).join(hits, hits.c.item_id == LibraryItem.id).where(*conditions)
+        total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
+        if total:
+            return statement, total, (hits.c.rank, LibraryItem.id.desc())
+    statement = select(LibraryItem).where(*conditions, *_like_terms(query.text))
+    return statement, db.session.scalar(select(func.count()).select_from(statement.subquery())), None
+
+
+ORDERS = {"new": (LibraryItem.published_at.desc(), LibraryItem.id.desc()),
+          "title": (LibraryItem.title, LibraryItem.id),
+          "trl": (LibraryItem.trl.desc().nulls_last(), LibraryItem.id.desc())}
+
+
+def filter_conditions(query):
+    """SQL conditions of the query's filters (type, domain, cooperation, region, TRL, date), text aside."""
+    conditions = []
     for column, value in ((LibraryItem.kind, query.kind), (LibraryItem.domain, query.domain),
                           (LibraryItem.cooperation, query.cooperation)):
         if value:
@@ -90,13 +126,18 @@ def search(viewer, query):
         conditions.append(LibraryItem.trl >= query.trl_min)
     if query.since is not None:
         conditions.append(LibraryItem.published_at >= dt.datetime.combine(query.since, dt.time()))
-    order = {"new": (LibraryItem.published_at.desc(), LibraryItem.id.desc()),
-             "title": (LibraryItem.title, LibraryItem.id),
-             "trl": (LibraryItem.trl.desc().nulls_last(), LibraryItem.id.desc())}[query.sort]
-    total = db.session.scalar(select(func.count()).select_from(LibraryItem).where(*conditions))
-    items = db.session.scalars(select(LibraryItem).where(*conditions).order_by(*order)
-                               .offset((query.page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return items, total
+    return conditions
+
+
+def _like_terms(text):
+    conditions = []
+    for term in text.split()[:MAX_TERMS]:
+        pattern = f"%{_escape(term)}%"
+        conditions.append(or_(LibraryItem.title.like(pattern, escape="\\"),
+                              LibraryItem.description.like(pattern, escape="\\"),
+                              LibraryItem.keywords.like(pattern, escape="\\"),
+                              LibraryItem.org.like(pattern, escape="\\")))
+    return conditions
 
 
 def listed_item(viewer, item_id):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from .. import audit
 from ..errors import ValidationFailed
 from ..services import calls as service
-from ..ui import flash_failure
+from ..ui import attachment, flash_failure
 
 bp = Blueprint("calls", __name__)
 
@@ -36,8 +36,11 @@ def create():
 @bp.get("/calls/<int:call_id>")
 def show(call_id):
     call = service.get_call(g.viewer, call_id)
+    proposals = service.proposals(g.viewer, call)
     return render_template("calls/show.html", call=call, poster=service.is_poster(g.viewer, call),
-                           proposals=service.proposals(g.viewer, call),
+                           reviews=service.may_review_proposals(g.viewer, call),
+                           roadshow_events=service.roadshow_events(g.viewer, call),
+                           event_names=service.event_names(p.roadshow_event_id for p in proposals), proposals=proposals,
                            invite=service.suggest_institutes(g.viewer, call), statuses=service.PROPOSAL_STATUSES)
 
 
@@ -62,4 +65,26 @@ def decide(call_id, proposal_id, status):
     service.decide(g.viewer, call, proposal_id, status)
     audit.record("calls", f"call {call.id} proposal {proposal_id}", status)
     flash(_("已更新：%(status)s。", status=service.PROPOSAL_STATUSES[status]), "success")
+    return redirect(url_for("calls.show", call_id=call.id))
+
+
+@bp.get("/calls/<int:call_id>/proposals.<fmt>")
+def export(call_id, fmt):
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    call = service.get_call(g.viewer, call_id)
+    content, name, mimetype = service.export_proposals(g.viewer, call, fmt)
+    audit.record("export", f"call {call.id} proposals.{fmt}", f"{len(content)} bytes")
+    return attachment(content, name, mimetype, f"call-{call.id}-proposals.{fmt}")
+
+
+@bp.post("/calls/<int:call_id>/proposals/<int:proposal_id>/roadshow")
+def roadshow(call_id, proposal_id):
+    call = service.get_call(g.viewer, call_id)
+    event_id = request.form.get("event_id", "")
+    event, created = service.put_into_roadshow(g.viewer, call, proposal_id,
+                                               int(event_id) if event_id.isdigit() and len(event_id) < 10 else None)
+    audit.record("calls", f"call {call.id} proposal {proposal_id}", f"put into the roadshow of event {event.id}")
+    flash(_("方案已列入“%(event)s”的路演，重新计算推荐后出现在路演安排中。", event=event.name) if created
+          else _("已更新“%(event)s”路演中的方案，重新计算推荐后生效。", event=event.name), "success")
     return redirect(url_for("calls.show", call_id=call.id))

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from .. import audit
 from ..errors import ValidationFailed
 from ..services import library as service
-from ..services import library_matching, market
-from ..ui import flash_failure
+from ..services import library_draw, library_matching, market
+from ..ui import flash_failure, get_event
 
 bp = Blueprint("library", __name__)
 
@@ -27,7 +27,6 @@ def index():
     reviewer = service.is_reviewer(g.viewer)
     return render_template("library/index.html", items=service.my_items(g.viewer),
                            queue=service.review_queue(g.viewer) if reviewer else [],
-                           listed=service.listed_items(g.viewer) if reviewer else [],
                            events=service.organised_events(g.viewer))
 
 
@@ -72,12 +71,13 @@ def edit(item_id):
 def item(item_id):
     record = service.get_item(g.viewer, item_id)
     owner_or_reviewer = service.is_owner(g.viewer, record) or service.is_reviewer(g.viewer)
+    with_met = owner_or_reviewer and request.args.get("met") == "1"
     return render_template(
         "library/item.html", item=record, owner=service.is_owner(g.viewer, record),
         reviewer=service.is_reviewer(g.viewer), contact=service.may_see_contact(g.viewer, record),
-        history=service.history(g.viewer, record) if owner_or_reviewer else [],
-        suggestions=library_matching.suggestions(g.viewer, record), requests=market.requests_for(g.viewer, record),
-        duplicate=_duplicate(record) if owner_or_reviewer else None)
+        history=service.history(g.viewer, record) if owner_or_reviewer else [], with_met=with_met,
+        suggestions=library_matching.suggestions(g.viewer, record, with_met=with_met),
+        requests=market.requests_for(g.viewer, record), duplicate=_duplicate(record) if owner_or_reviewer else None)
 
 
 @bp.post("/library/<int:item_id>/<action>")
@@ -127,13 +127,30 @@ def import_event(event_id):
     return redirect(url_for("library.index"))
 
 
+@bp.get("/events/<int:event_id>/library/draw")
+def draw_page(event_id):
+    event = get_event(event_id)
+    args = request.args.copy()
+    sort = args.pop("sort", "strength")
+    try:
+        query = market.Query.from_args(args)
+        rows, total = library_draw.draw_candidates(g.viewer, event.id, query, sort=sort)
+    except ValidationFailed as failure:
+        flash_failure(failure)
+        query, sort = market.Query(), "strength"
+        rows, total = library_draw.draw_candidates(g.viewer, event.id, query, sort=sort)
+    return render_template("library/draw.html", rows=rows, total=total, query=query, sort=sort,
+                           sorts=library_draw.DRAW_SORTS, limit=library_draw.DRAW_LIMIT, kinds=service.KINDS,
+                           cooperation=service.COOPERATION)
+
+
 @bp.post("/events/<int:event_id>/library/draw")
 def draw(event_id):
     try:
-        created, updated = service.draw_into_event(g.viewer, event_id, request.form.getlist("item_ids"))
+        created, updated = library_draw.draw_into_event(g.viewer, event_id, request.form.getlist("item_ids"))
     except ValidationFailed as failure:
         flash_failure(failure)
-        return redirect(url_for("library.index"))
+        return redirect(url_for("library.draw_page", event_id=event_id))
     audit.record("library", f"event {event_id}", f"drew {created} new and {updated} changed library items")
     flash(_("已将 %(new)s 条库内信息加入对接会（%(changed)s 条已更新），请重新计算推荐。", new=created, changed=updated),
           "success")

@@ -24,8 +24,9 @@ def catalogue():
 @bp.get("/library/<int:item_id>")
 def item(item_id):
     record = library.get_item(g.viewer, item_id)
-    suggestions = [{"id": other.id, "title": other.title, "org": other.org, "kind": other.kind, "score": score}
-                   for other, score in library_matching.suggestions(g.viewer, record)]
+    suggestions = [{"id": row["item"].id, "title": row["item"].title, "org": row["item"].org, "kind": row["item"].kind,
+                    "score": row["score"], "strength": row["strength"], "strength_band": row["band"], "met": row["met"]}
+                   for row in library_matching.suggestions(g.viewer, record, with_met=request.args.get("met") == "1")]
     return jsonify({"ok": True, "item": _item(g.viewer, record), "suggestions": suggestions})
 
 

@@ -1,14 +1,14 @@
 """Deal notes: a note on each step of the deal pipeline (a step without a move is a note alone).
 
 Revision ID: 0011_orgs2
-Revises: 0009_event_day
+Revises: 0010_market2
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0011_orgs2'
-down_revision = '0009_event_day'
+down_revision = '0010_market2'
 branch_labels = None
 depends_on = None
 
