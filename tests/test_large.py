@@ -293,3 +293,26 @@ def test_row_extremes_finds_the_same_ends_as_a_full_sort(k, far):
     np.testing.assert_array_equal(np.take_along_axis(tied, top, axis=1), expected)
     np.testing.assert_array_equal(np.sort(np.take_along_axis(tied, bottom, axis=1), axis=1),
                                   np.sort(tied, axis=1)[:, :far])
+
+
+def test_large_libraries_walk_only_each_query_s_rarest_terms(sample, monkeypatch):
+    from matcher import candidates
+    from matcher.rank import _problem
+
+    needs, capabilities, exclude = sample
+    monkeypatch.setattr(candidates, "PRUNE_ABOVE", 0)
+    monkeypatch.setattr(candidates, "QUERY_TERMS", 5)
+    problem = _problem(needs, capabilities, embedder=Vectors(), weights=None, exclude=exclude, direction="need")
+    search = candidates.CandidateSearch(problem, None, 8)
+    walked = search.walked_terms(problem.query_terms)
+    assert (np.diff(walked.indptr) <= 5).all() and walked.nnz > 0
+    impact = problem.query_terms.multiply(problem.index.idf_ * search.selective).tocsr()
+    for row in range(0, problem.shape[0], 7):
+        kept = walked.indices[walked.indptr[row]:walked.indptr[row + 1]]
+        values = impact[row].toarray().ravel()
+        assert set(kept) <= set(np.flatnonzero(values))
+        if len(kept):  # the kept terms are the row's highest-impact ones
+            assert values[kept].min() >= np.sort(values)[::-1][len(kept) - 1]
+    # Suggestions still come out whole and allowed (the dense signal and exact fusion carry them).
+    pairs = search_pairs(needs, capabilities, top_k=5, n_candidates=8, exclude=exclude, embedder=Vectors())
+    assert (pairs.groupby("need_id").size() == 5).all()
