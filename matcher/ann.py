@@ -187,14 +187,13 @@ class _ExactTier:
         for start in range(0, n, _BLOCK):
             scores = queries[start:start + _BLOCK] @ self.vectors.T
             rows = np.arange(len(scores))[:, None]
+            # Both give the most similar first (ties to the lower column) and the least similar.
             if width + depth < self.size:
                 # One compiled pass per row finds both ends (several times faster than argpartition).
                 top, bottom = kernels.row_extremes(scores, width, depth)
             else:
                 top = np.argsort(-scores, axis=1, kind="stable")
                 bottom = top[:, ::-1]
-            order = np.argsort(-scores[rows, top], axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
             labels[start:start + len(scores), :width] = self.labels[top[:, :width]]
             similarities[start:start + len(scores), :width] = scores[rows, top[:, :width]]
             if depth:

@@ -189,8 +189,9 @@ def semantic_z(problem, rows, semantic):
 def _moments(vectors):
     """Mean vector and (biased) covariance, accumulated in float32 BLAS and returned as float64.
 
-    The centred float32 product is about ten times faster than ``np.cov`` in float64 on
-    10⁵ vectors and agrees to ~1e-7 relative, far below what a z-score needs.
+    The centred float32 product is about three times faster than ``np.cov`` in float64 on
+    154,000 vectors (1.0 s against 3.3 s here) and agrees to ~1e-6 relative, far below what a
+    z-score needs.
     """
     mean = vectors.mean(axis=0, dtype=np.float64)
     centred = (vectors - mean.astype(vectors.dtype)).astype(np.float32, copy=False)
