@@ -389,11 +389,8 @@ def _seen_by_all(rules):
 
     Queries that see nothing are left out: they are never scored.
     """
-    for level in np.unique(rules.query_levels):
-        visible = np.flatnonzero(rules.candidate_levels <= level)
-        if len(visible):
-            return visible
-    return None
+    seen = [columns for n_visible, (_, columns) in sorted(blockwise.visibility_groups(rules).items()) if n_visible]
+    return seen[0] if seen else None
 
 
 def _routed(embedder, texts):
